@@ -1,0 +1,22 @@
+/* stages.c - the stage table, in run order. Adding a stage is adding a row
+ * here and a folder under stages/. */
+#include "stage.h"
+#include "../stages/ingest/ingest_stage.h"
+#include "../stages/evaluate/evaluate.h"
+#include "../stages/report/report.h"
+
+static const char *const ingest_outputs[] = {"schema.json", "quality.json", "findings.json", NULL};
+
+static const char *const evaluate_inputs[] = {"ingest/", NULL};
+static const char *const evaluate_outputs[] = {"metrics.json", "findings.json", NULL};
+
+static const char *const report_inputs[] = {"ingest/", "evaluate/", NULL};
+static const char *const report_outputs[] = {"index.html", "report.xlsx", "summary.md", "summary.json", NULL};
+
+const struct stage pipeline_stages[] = {
+	{"ingest", NULL, ingest_outputs, STAGE_READS_DATA, ingest_params, ingest_stage_run},
+	{"evaluate", evaluate_inputs, evaluate_outputs, 0, evaluate_params, evaluate_run},
+	/* the report carries the run id and date, so it is never reused */
+	{"report", report_inputs, report_outputs, STAGE_NEVER_SKIP, report_params, report_run},
+};
+const size_t pipeline_nstages = sizeof pipeline_stages / sizeof pipeline_stages[0];
