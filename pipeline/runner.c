@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,15 @@ static int run_one_stage(const struct stage *st, int index, const struct audit_c
 			.cfg = cfg, .run_dir = run_dir, .out_dir = tmp, .run_id = run_id,
 			.stage_name = st->name, .progress = NULL, .backend_note = NULL,
 		};
+		/* Fault injection for the tests of a killed run: die mid-stage, with
+		 * the stage's temporary folder half-written, as `kill -9` would. */
+		const char *fault = getenv("MLAUDIT_FAULT_KILL_STAGE");
+		if (rc == 0 && fault && !strcmp(fault, st->name)) {
+			char *junk = path_join(tmp, "half-written");
+			file_write_atomic(junk, "x", 1);
+			free(junk);
+			raise(SIGKILL);
+		}
 		if (rc == 0)
 			rc = st->run(&ctx);
 		json_t *outputs = json_array();

@@ -365,6 +365,7 @@ void hash64_update(struct hash64 *s, const void *data, size_t len)
 		h = h_mix(h, w);
 	}
 	s->h = h;
+	len &= 7;   /* always < 8 here; the mask lets the compiler see it */
 	memcpy(s->tail, p, len);
 	s->ntail = len;
 }
