@@ -1,0 +1,100 @@
+/* model.h - what the report stage knows about a run, shared by its writers
+ * (internal to stages/report/).
+ *
+ * The model is the parsed artifacts (jansson objects, as the earlier stages
+ * wrote them) plus what the report derives once: the merged and sorted
+ * findings, the verdict, counts, and the plots drawn. Writers only read it. */
+#ifndef MLA_REPORT_MODEL_H
+#define MLA_REPORT_MODEL_H
+
+#include <jansson.h>
+#include "../../pipeline/stage.h"
+
+enum plot_id { PLOT_SPLITS, PLOT_SEGMENTS, PLOT_RELIABILITY, PLOT_CONFUSION, PLOT_COUNT };
+
+struct report_model {
+	const struct stage_ctx *ctx;
+	json_t *run;              /* run.json */
+	json_t *schema;           /* ingest/schema.json */
+	json_t *quality;          /* ingest/quality.json */
+	json_t *metrics;          /* evaluate/metrics.json */
+	json_t *findings;         /* every stage's findings, sorted by findings_sort */
+	json_t *mitigations;      /* mitigate/mitigations.json's array; empty when absent */
+	int has_probes, has_rootcause, has_mitigate;  /* does RUN/<stage>/ exist */
+	const char *name;         /* model name for titles */
+	const char *run_id;
+	const char *metric;       /* the chosen metric's key in metrics.json */
+	const char *mode;         /* "model" or "data" */
+	const char *backend;      /* from run.json */
+	const char *verdict;      /* "pass", "warn" or "fail" */
+	int counts[4];            /* findings per severity, indexed by enum severity */
+	char *plot_png[PLOT_COUNT]; /* file name under OUT/plots/, NULL when not drawn */
+	char *plot_note;          /* why some plots are missing (plain text), NULL when none are */
+};
+
+/* ---- model accessors (report.c) ---- */
+
+/** Number of splits in metrics.json's split order, and the i-th name. */
+size_t model_nsplits(const struct report_model *m);
+const char *model_split_name(const struct report_model *m, size_t i);
+/** metrics.json's object for a split, NULL when absent. Borrowed. */
+json_t *model_split(const struct report_model *m, const char *split);
+/** The estimate of `metric` on `split`, NULL when absent. Borrowed. */
+json_t *model_estimate(const struct report_model *m, const char *split, const char *metric);
+/** The split compared against test: "current" when present, else the last
+ * split after train and test (a current window), NULL when there is none. */
+const char *model_current_split(const struct report_model *m);
+/** The section a finding belongs to: 1, 2, 3, or 0 for the probes appendix.
+ * Known kinds go where DESIGN.md lists them (so ingest's data_quality and
+ * pipeline_change land in step 2); unknown kinds follow their "step" field. */
+int model_finding_section(const json_t *finding);
+
+/* ---- text pieces shared by the writers (format.c) ----
+ * `md` selects markdown (data escaped with escape_md, emphasis with **) or
+ * plain text (for the workbook, which escapes at write time). */
+
+/** "0.801 ±0.014", "0.801" without interval, "n/a (reason)" when undefined. */
+void fmt_est(struct strbuf *out, const json_t *est, int md);
+/** A metric's display name ("F1", "ROC-AUC"); an unknown key as (escaped) text. */
+void fmt_metric(struct strbuf *out, const char *key, int md);
+/** An integer with thousands separators: 31,117. */
+void fmt_count(struct strbuf *out, long long n);
+/** A p or q value: 3 significant digits, "<1e-300" style for tiny ones. */
+void fmt_p(struct strbuf *out, double p);
+/** Data text: escaped for markdown, or as is. */
+void fmt_text(struct strbuf *out, const char *s, int md);
+/** The key numbers of an evidence object, "gap 0.045 · n 1,000 · test 0.801 [0.787, 0.815]",
+ * at most `max_items` of them. */
+void fmt_evidence(struct strbuf *out, const json_t *evidence, int md, size_t max_items);
+/** "NAME · run RUN_ID · FAIL". */
+void fmt_title(const struct report_model *m, struct strbuf *out, int md);
+/** "3 high, 2 medium findings" or "No findings". */
+void fmt_counts(const struct report_model *m, struct strbuf *out);
+/** The headline paragraph: counts, chosen metric on test and current with intervals, top finding. */
+void fmt_headline(const struct report_model *m, struct strbuf *out, int md);
+/** Up to `max` "do first" items (mitigations tied to the top findings, else
+ * the top findings themselves); each a new string in items[]. Returns the count;
+ * caller frees each item. */
+size_t fmt_do_first(const struct report_model *m, char **items, size_t max, int md);
+/** The overview metric table in GFM markdown: chosen metric, accuracy,
+ * ROC-AUC and rows, one column per split. */
+void fmt_overview_table(const struct report_model *m, struct strbuf *out);
+
+/* ---- writers ---- */
+
+/** Write summary.json (summary.schema.json) and summary.md. 0 or -1. */
+int summary_write(const struct report_model *m);
+/** Draw the plots into OUT/plots/ with one gnuplot process; sets m->plot_png
+ * and m->plot_note. A missing or failing gnuplot is noted, not an error: -1
+ * only for failed writes of our own files. */
+int plots_draw(struct report_model *m);
+/* Seconds gnuplot may run before it is killed (60; tests lower it). */
+extern double plots_timeout_s;
+/** Build the report's markdown from templates/report.md. 0 or -1. */
+int markdown_build(const struct report_model *m, struct strbuf *out);
+/** Render markdown to OUT/index.html through templates/page.html. 0 or -1. */
+int html_write(const struct report_model *m, const char *markdown);
+/** Write OUT/report.xlsx. 0 or -1. */
+int xlsx_write(const struct report_model *m);
+
+#endif

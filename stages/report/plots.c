@@ -1,0 +1,536 @@
+/* plots.c - the report's plots, drawn by one gnuplot process per report.
+ *
+ * Data goes to gnuplot only through tab-separated files in OUT/plots/: numeric
+ * x positions, values, intervals, and labels in their own column read with
+ * xticlabels(). The script is assembled from fixed templates (templates/plot_*.gp)
+ * in which only our own file names, fixed axis names and 0/1 switches are
+ * substituted, and gnuplot runs with OUT/plots/ as its working folder so not
+ * even the output path appears in the script. A column called
+ * `x" ; system("rm -rf ~") ; "` is therefore a label, never a command.
+ *
+ * gnuplot is optional: when it is missing, fails or hangs (killed after
+ * plots_timeout_s), the report says which plots are unavailable and goes on. */
+#include "model.h"
+#include "escape.h"
+#include "template.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+double plots_timeout_s = 60;
+
+#define SEGMENTS_MAX 30     /* segment values on one plot: beyond that it is unreadable */
+#define LABEL_CHARS 28      /* tick labels are cut to this many characters */
+#define CONFUSION_MAX 30    /* classes on the heat map */
+#define CONFUSION_LABELS 12 /* counts written into the cells up to this many classes */
+
+static const char *const plot_files[PLOT_COUNT] = {"splits.png", "segments.png", "reliability.png", "confusion.png"};
+static const char *const plot_names[PLOT_COUNT] = {"metric per split", "metric per segment",
+						   "reliability diagram", "confusion matrix"};
+
+/* Axis names are fixed strings from this table, never the metric key itself,
+ * so nothing from a file can reach the script text. */
+static const char *axis_name(const char *metric)
+{
+	static const char *const known[][2] = {
+		{"accuracy", "accuracy"}, {"balanced_accuracy", "balanced accuracy"},
+		{"precision", "precision"}, {"recall", "recall"}, {"f1", "F1"},
+		{"macro_precision", "macro precision"}, {"macro_recall", "macro recall"},
+		{"macro_f1", "macro F1"}, {"roc_auc", "ROC-AUC"}, {"pr_auc", "PR-AUC"},
+		{"log_loss", "log-loss"}, {"brier", "Brier score"}, {"ece", "ECE"},
+	};
+	for (size_t i = 0; metric && i < sizeof known / sizeof known[0]; i++)
+		if (!strcmp(metric, known[i][0]))
+			return known[i][1];
+	return "chosen metric";
+}
+
+/* a JSON string's text, "" for anything else */
+static const char *str_of(const json_t *j)
+{
+	const char *s = json_string_value(j);
+	return s ? s : "";
+}
+
+static void put_num(struct strbuf *sb, const json_t *v)
+{
+	if (json_is_number(v) && isfinite(json_number_value(v)))
+		sb_printf(sb, "%.6g", json_number_value(v));
+	else
+		sb_puts(sb, "NaN");
+}
+
+/* value, lo, hi of an estimate; lo/hi fall back to the value so that a point
+ * without an interval still draws */
+static int put_est(struct strbuf *sb, const json_t *est)
+{
+	const json_t *v = json_object_get(est, "value");
+	const json_t *lo = json_object_get(est, "ci_low"), *hi = json_object_get(est, "ci_high");
+	put_num(sb, v);
+	sb_putc(sb, '\t');
+	put_num(sb, json_is_number(lo) ? lo : v);
+	sb_putc(sb, '\t');
+	put_num(sb, json_is_number(hi) ? hi : v);
+	return json_is_number(v);
+}
+
+static int write_data(const char *dir, const char *name, const struct strbuf *sb)
+{
+	char *path = path_join(dir, name);
+	int rc = file_write_atomic(path, sb->data, sb->len);
+	free(path);
+	return rc;
+}
+
+/* ---- data files ---- */
+
+static int data_splits(const struct report_model *m, const char *dir, int *drawn)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_puts(&sb, "x\tsplit\tvalue\tlo\thi\n");
+	int defined = 0;
+	for (size_t i = 0; i < model_nsplits(m); i++) {
+		const char *split = model_split_name(m, i);
+		sb_printf(&sb, "%zu\t", i);
+		escape_gnuplot_field(&sb, split, LABEL_CHARS);
+		sb_putc(&sb, '\t');
+		defined |= put_est(&sb, model_estimate(m, split, m->metric));
+		sb_putc(&sb, '\n');
+	}
+	*drawn = defined;
+	int rc = defined ? write_data(dir, "splits.tsv", &sb) : 0;
+	sb_free(&sb);
+	return rc;
+}
+
+static int segments_have(const json_t *segs, const char *split)
+{
+	for (size_t i = 0; i < json_array_size(segs); i++)
+		if (!strcmp(str_of(json_object_get(json_array_get(segs, i), "split")), split))
+			return 1;
+	return 0;
+}
+
+static int same_segment(const json_t *a, const json_t *b)
+{
+	const char *ca = json_string_value(json_object_get(a, "column"));
+	const char *cb = json_string_value(json_object_get(b, "column"));
+	const char *va = json_string_value(json_object_get(a, "value"));
+	const char *vb = json_string_value(json_object_get(b, "value"));
+	return ca && cb && va && vb && !strcmp(ca, cb) && !strcmp(va, vb);
+}
+
+static void segment_label(struct strbuf *sb, const json_t *seg)
+{
+	struct strbuf raw;
+	sb_init(&raw);
+	sb_puts(&raw, str_of(json_object_get(seg, "column")));
+	sb_putc(&raw, '=');
+	sb_puts(&raw, str_of(json_object_get(seg, "value")));
+	escape_gnuplot_field(sb, raw.data, LABEL_CHARS);
+	sb_free(&raw);
+}
+
+static void segment_header(struct strbuf *sb, const char *split)
+{
+	sb_puts(sb, "x\tlabel\t");
+	escape_gnuplot_field(sb, split, LABEL_CHARS);
+	sb_puts(sb, "\tlo\thi\t");
+	struct strbuf t;
+	sb_init(&t);
+	sb_printf(&t, "whole %s", split);
+	escape_gnuplot_field(sb, t.data, LABEL_CHARS + 6);
+	sb_free(&t);
+	sb_putc(sb, '\n');
+}
+
+/* One row per segment value of `split` among the picked keys, at x (+ shift). */
+static int segment_rows(const struct report_model *m, struct strbuf *sb, const char *split, const json_t *segs,
+			const size_t *keys, const char *pick, size_t nkeys, double shift)
+{
+	const json_t *overall = json_object_get(model_estimate(m, split, m->metric), "value");
+	size_t n = json_array_size(segs), x = 0;
+	int rows = 0;
+	segment_header(sb, split);
+	for (size_t k = 0; k < nkeys; k++) {
+		if (!pick[k])
+			continue;
+		const json_t *key = json_array_get(segs, keys[k]);
+		for (size_t i = 0; i < n; i++) {
+			const json_t *s = json_array_get(segs, i);
+			if (strcmp(str_of(json_object_get(s, "split")), split) || !same_segment(s, key))
+				continue;
+			const json_t *est = json_object_get(json_object_get(s, "metrics"), m->metric);
+			if (!json_is_number(json_object_get(est, "value")))
+				break;
+			sb_printf(sb, "%.2f\t", (double)x + shift);
+			segment_label(sb, s);
+			sb_putc(sb, '\t');
+			put_est(sb, est);
+			sb_putc(sb, '\t');
+			put_num(sb, overall);
+			sb_putc(sb, '\n');
+			rows++;
+			break;
+		}
+		x++;
+	}
+	return rows;
+}
+
+/* The segment plot: one x position per distinct column=value of the two splits
+ * drawn (test, and the current split), so a value that exists only in current
+ * (a new category) is drawn too. Labels come from their own file. When there
+ * are more than SEGMENTS_MAX values, weak ones are kept first. */
+static int data_segments(const struct report_model *m, const char *dir, int *drawn, int *has2)
+{
+	*drawn = *has2 = 0;
+	const json_t *segs = json_object_get(m->metrics, "segments");
+	const char *ref = segments_have(segs, "test") ? "test" : NULL;
+	for (size_t i = 0; !ref && i < json_array_size(segs); i++)
+		ref = json_string_value(json_object_get(json_array_get(segs, i), "split"));
+	if (!ref)
+		return 0;
+	const char *cur = model_current_split(m);
+	if (cur && (!strcmp(cur, ref) || !segments_have(segs, cur)))
+		cur = NULL;
+
+	size_t n = json_array_size(segs), nkeys = 0, npicked = 0;
+	size_t *keys = xcalloc(n ? n : 1, sizeof *keys);    /* index of each distinct value's first entry */
+	char *weak = xcalloc(n ? n : 1, 1), *pick = xcalloc(n ? n : 1, 1);
+	const char *splits[2] = {ref, cur};
+	for (int sp = 0; sp < 2 && splits[sp]; sp++)
+		for (size_t i = 0; i < n; i++) {
+			const json_t *s = json_array_get(segs, i);
+			if (strcmp(str_of(json_object_get(s, "split")), splits[sp]))
+				continue;
+			size_t k = 0;
+			while (k < nkeys && !same_segment(json_array_get(segs, keys[k]), s))
+				k++;
+			if (k == nkeys)
+				keys[nkeys++] = i;
+			weak[k] |= json_is_true(json_object_get(s, "weak"));
+		}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < nkeys && npicked < SEGMENTS_MAX; k++)
+			if (!pick[k] && (pass == 1 || weak[k])) {
+				pick[k] = 1;
+				npicked++;
+			}
+
+	struct strbuf labels, a, b;
+	sb_init(&labels);
+	sb_init(&a);
+	sb_init(&b);
+	sb_puts(&labels, "x\tlabel\n");
+	for (size_t k = 0, x = 0; k < nkeys; k++)
+		if (pick[k]) {
+			sb_printf(&labels, "%zu\t", x++);
+			segment_label(&labels, json_array_get(segs, keys[k]));
+			sb_putc(&labels, '\n');
+		}
+	int rows_a = segment_rows(m, &a, ref, segs, keys, pick, nkeys, 0.0);
+	int rows_b = cur ? segment_rows(m, &b, cur, segs, keys, pick, nkeys, 0.2) : 0;
+	free(keys);
+	free(weak);
+	free(pick);
+	/* the template always plots the first file: it must have points */
+	struct strbuf *first = rows_a ? &a : &b, *second = rows_a && rows_b ? &b : NULL;
+	int rc = 0;
+	if (rows_a || rows_b) {
+		rc = write_data(dir, "segment_labels.tsv", &labels);
+		if (rc == 0)
+			rc = write_data(dir, "segments_a.tsv", first);
+		if (rc == 0 && second)
+			rc = write_data(dir, "segments_b.tsv", second);
+		*drawn = rc == 0;
+		*has2 = second != NULL;
+	}
+	sb_free(&labels);
+	sb_free(&a);
+	sb_free(&b);
+	return rc;
+}
+
+static int data_reliability_one(const struct report_model *m, const char *split, const char *dir,
+				const char *file, int *defined)
+{
+	const json_t *bins = json_object_get(model_split(m, split), "reliability");
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_puts(&sb, "confidence\t");
+	escape_gnuplot_field(&sb, split, LABEL_CHARS);
+	sb_puts(&sb, "\tn\n");
+	*defined = 0;
+	for (size_t i = 0; i < json_array_size(bins); i++) {
+		const json_t *bin = json_array_get(bins, i);
+		const json_t *c = json_object_get(bin, "confidence"), *acc = json_object_get(bin, "accuracy");
+		if (!json_is_number(c) || !json_is_number(acc) || json_integer_value(json_object_get(bin, "n")) <= 0)
+			continue;
+		put_num(&sb, c);
+		sb_putc(&sb, '\t');
+		put_num(&sb, acc);
+		sb_printf(&sb, "\t%lld\n", (long long)json_integer_value(json_object_get(bin, "n")));
+		*defined = 1;
+	}
+	int rc = *defined ? write_data(dir, file, &sb) : 0;
+	sb_free(&sb);
+	return rc;
+}
+
+static int data_reliability(const struct report_model *m, const char *dir, int *drawn, int *has2)
+{
+	*drawn = *has2 = 0;
+	const char *ref = model_split(m, "test") ? "test" : NULL;
+	const char *cur = model_current_split(m);
+	int a = 0, b = 0;
+	if (ref && data_reliability_one(m, ref, dir, "reliability_a.tsv", &a) != 0)
+		return -1;
+	if (a && cur && data_reliability_one(m, cur, dir, "reliability_b.tsv", &b) != 0)
+		return -1;
+	*drawn = a;
+	*has2 = a && b;
+	return 0;
+}
+
+static int data_confusion(const struct report_model *m, const char *dir, int *drawn, int *labels)
+{
+	*drawn = *labels = 0;
+	const json_t *conf = json_object_get(model_split(m, "test"), "confusion");
+	const json_t *classes = json_object_get(conf, "classes"), *matrix = json_object_get(conf, "matrix");
+	size_t k = json_array_size(classes);
+	if (k < 2 || k > CONFUSION_MAX || json_array_size(matrix) != k)
+		return 0;
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_puts(&sb, "x\ty\tshare\tcount\tpredicted\ttrue\n");
+	for (size_t t = 0; t < k; t++) {
+		const json_t *row = json_array_get(matrix, t);
+		double total = 0;
+		for (size_t p = 0; p < k; p++)
+			total += json_number_value(json_array_get(row, p));
+		for (size_t p = 0; p < k; p++) {
+			double c = json_number_value(json_array_get(row, p));
+			sb_printf(&sb, "%zu\t%zu\t%.6g\t%.0f\t", p, t, total > 0 ? c / total : 0.0, c);
+			escape_gnuplot_field(&sb, json_string_value(json_array_get(classes, p)), LABEL_CHARS);
+			sb_putc(&sb, '\t');
+			escape_gnuplot_field(&sb, json_string_value(json_array_get(classes, t)), LABEL_CHARS);
+			sb_putc(&sb, '\n');
+		}
+	}
+	int rc = write_data(dir, "confusion.tsv", &sb);
+	sb_free(&sb);
+	*drawn = 1;
+	*labels = k <= CONFUSION_LABELS;
+	return rc;
+}
+
+/* ---- running gnuplot ---- */
+
+/* Full path of an executable: `prog` itself when it has a slash, else the
+ * first match on PATH. NULL when none. Caller frees. */
+static char *find_program(const char *prog)
+{
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0 ? xstrdup(prog) : NULL;
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/bin:/bin";
+	char *copy = xstrdup(path), *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *full = path_join(*dir ? dir : ".", prog);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
+			free(copy);
+			return full;
+		}
+		free(full);
+	}
+	free(copy);
+	return NULL;
+}
+
+enum gp_result { GP_OK, GP_MISSING, GP_FAILED, GP_TIMEOUT };
+
+/* Run `gnuplot -d plots.gp` in `dir` with output to dir/gnuplot.log, killing
+ * it after plots_timeout_s seconds. */
+static enum gp_result run_gnuplot(const char *dir, int *status)
+{
+	const char *prog = getenv("MLAUDIT_GNUPLOT");
+	char *exe = find_program(prog && *prog ? prog : "gnuplot");
+	if (!exe)
+		return GP_MISSING;
+	char *log = path_join(dir, "gnuplot.log");
+	/* everything the child needs is prepared before fork: after it, only
+	 * async-signal-safe calls */
+	pid_t pid = fork();
+	if (pid < 0) {
+		free(exe);
+		free(log);
+		return GP_FAILED;
+	}
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || out < 0 || chdir(dir) != 0)
+			_exit(127);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		/* -d: ignore the user's ~/.gnuplot, which could change the terminal */
+		char *const argv[] = {"gnuplot", "-d", "plots.gp", NULL};
+		execv(exe, argv);
+		_exit(127);
+	}
+	free(exe);
+	free(log);
+	double start = now_seconds();
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(*status) && WEXITSTATUS(*status) == 0 ? GP_OK : GP_FAILED;
+		if (r < 0 && errno != EINTR)
+			return GP_FAILED;
+		if (now_seconds() - start > plots_timeout_s) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			return GP_TIMEOUT;
+		}
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int append_plot(struct strbuf *script, const char *tmpl_name, const char *setup,
+		       const struct tmpl_var *extra, size_t nextra)
+{
+	char *text = tmpl_load(tmpl_name);
+	if (!text)
+		return -1;
+	struct tmpl_var vars[8];
+	size_t n = 0;
+	vars[n++] = (struct tmpl_var){"setup", setup};
+	for (size_t i = 0; i < nextra && n < 8; i++)
+		vars[n++] = extra[i];
+	int rc = tmpl_render(tmpl_name, text, vars, n, script);
+	free(text);
+	return rc;
+}
+
+int plots_draw(struct report_model *m)
+{
+	char *dir = stage_output(m->ctx, "plots");
+	int rc = mkdir_p(dir);
+	int draw[PLOT_COUNT] = {0};
+	int seg2 = 0, rel2 = 0, conf_labels = 0;
+	if (rc == 0)
+		rc = data_splits(m, dir, &draw[PLOT_SPLITS]);
+	if (rc == 0)
+		rc = data_segments(m, dir, &draw[PLOT_SEGMENTS], &seg2);
+	if (rc == 0)
+		rc = data_reliability(m, dir, &draw[PLOT_RELIABILITY], &rel2);
+	if (rc == 0)
+		rc = data_confusion(m, dir, &draw[PLOT_CONFUSION], &conf_labels);
+
+	struct strbuf script;
+	sb_init(&script);
+	char *setup = rc == 0 ? tmpl_load("plots_setup.gp") : NULL;
+	if (rc == 0 && !setup)
+		rc = -1;
+	const char *ylabel = axis_name(m->metric);
+	if (rc == 0 && draw[PLOT_SPLITS]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_SPLITS]}, {"data", "splits.tsv"}, {"ylabel", ylabel}};
+		rc = append_plot(&script, "plot_splits.gp", setup, v, 3);
+	}
+	if (rc == 0 && draw[PLOT_SEGMENTS]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_SEGMENTS]}, {"labels", "segment_labels.tsv"},
+				       {"data", "segments_a.tsv"}, {"data2", "segments_b.tsv"},
+				       {"has2", seg2 ? "1" : "0"}, {"ylabel", ylabel}};
+		rc = append_plot(&script, "plot_segments.gp", setup, v, 6);
+	}
+	if (rc == 0 && draw[PLOT_RELIABILITY]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_RELIABILITY]}, {"data", "reliability_a.tsv"},
+				       {"data2", "reliability_b.tsv"}, {"has2", rel2 ? "1" : "0"}};
+		rc = append_plot(&script, "plot_reliability.gp", setup, v, 4);
+	}
+	if (rc == 0 && draw[PLOT_CONFUSION]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_CONFUSION]}, {"data", "confusion.tsv"},
+				       {"labels", conf_labels ? "1" : "0"}};
+		rc = append_plot(&script, "plot_confusion.gp", setup, v, 3);
+	}
+	free(setup);
+	if (rc == 0 && script.len) {
+		char *path = path_join(dir, "plots.gp");
+		rc = file_write_atomic(path, script.data, script.len);
+		free(path);
+	}
+	sb_free(&script);
+	if (rc != 0) {
+		free(dir);
+		return -1;
+	}
+
+	int any = 0;
+	for (int i = 0; i < PLOT_COUNT; i++)
+		any |= draw[i];
+	if (!any) {
+		free(dir);
+		return 0;
+	}
+	int status = 0;
+	enum gp_result r = run_gnuplot(dir, &status);
+	struct strbuf note;
+	sb_init(&note);
+	if (r == GP_MISSING)
+		sb_puts(&note, "Plots unavailable: gnuplot was not found (install gnuplot to get them).");
+	else if (r == GP_TIMEOUT)
+		sb_printf(&note, "Plots unavailable: gnuplot did not finish within %.0f s and was stopped.",
+			  plots_timeout_s);
+	else {
+		/* keep whatever it drew, even when it failed part way */
+		for (int i = 0; i < PLOT_COUNT; i++) {
+			if (!draw[i])
+				continue;
+			char *png = path_join(dir, plot_files[i]);
+			struct stat st;
+			if (stat(png, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+				m->plot_png[i] = xstrdup(plot_files[i]);
+			else {
+				unlink(png);
+				sb_printf(&note, "%s%s", note.len ? ", " : "Some plots could not be drawn (see plots/gnuplot.log): ",
+					  plot_names[i]);
+			}
+			free(png);
+		}
+		if (note.len)
+			sb_putc(&note, '.');
+	}
+	if (r == GP_TIMEOUT || r == GP_MISSING)
+		for (int i = 0; i < PLOT_COUNT; i++) {
+			/* a killed gnuplot may leave a truncated image behind */
+			char *png = path_join(dir, plot_files[i]);
+			unlink(png);
+			free(png);
+		}
+	/* an empty log is noise in the published folder */
+	char *log = path_join(dir, "gnuplot.log");
+	struct stat lst;
+	if (stat(log, &lst) == 0 && lst.st_size == 0)
+		unlink(log);
+	free(log);
+	m->plot_note = note.len ? sb_detach(&note) : NULL;
+	sb_free(&note);
+	free(dir);
+	(void)status;
+	return 0;
+}
