@@ -3,7 +3,12 @@
  * Reads plain or gzip input (detected by the magic bytes, via zlib), CRLF or LF
  * line ends, a leading UTF-8 byte-order mark, quoted fields with doubled quotes
  * and embedded delimiters and newlines. Memory stays bounded by the longest row:
- * the file is never held as text. */
+ * the file is never held as text.
+ *
+ * Leniencies, as in pandas: a blank line (empty, or a lone CR before LF) is
+ * not a row; a quote inside an unquoted field is an ordinary character
+ * (5'11" stays as written); text after a closing quote is appended to the
+ * field ("ab"c reads abc). A quoted field keeps its CRLF as written. */
 #ifndef MLA_CSV_H
 #define MLA_CSV_H
 
@@ -12,8 +17,13 @@
 
 struct csv_reader;
 
+/* Bytes after each field's terminating NUL that may be read (their content
+ * is unspecified): lets a number parser load 8 bytes at a time. */
+#define CSV_PAD 16
+
 /* One parsed row. The pointers stay valid until the next csv_next() call.
- * Each field is NUL-terminated (quotes removed, doubled quotes undone). */
+ * Each field is NUL-terminated (quotes removed, doubled quotes undone), and
+ * CSV_PAD bytes after the NUL are readable. */
 struct csv_row {
 	size_t nfields;
 	char **field;
@@ -37,6 +47,10 @@ struct csv_reader *csv_open(const char *path, char delimiter);
 int csv_next(struct csv_reader *r, struct csv_row *row);
 /** Bytes of (uncompressed) input consumed so far, for progress. */
 uint64_t csv_bytes_read(const struct csv_reader *r);
+/** Estimated total uncompressed bytes: the file size, times the compression
+ * ratio seen so far for gzip. 0 when unknown (a pipe). For sizing buffers and
+ * progress only. */
+uint64_t csv_size_estimate(const struct csv_reader *r);
 void csv_close(struct csv_reader *r);
 
 #endif

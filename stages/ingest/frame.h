@@ -25,6 +25,21 @@ enum col_role {
 	ROLE_COUNT
 };
 
+/* A numeric cell that held text instead of a number reads as NaN like a
+ * missing cell, but with its own NaN payload: isnan() is true for both, and a
+ * subset of rows (frame_take_rows) can still tell them apart when counting. */
+#define FRAME_BAD_BITS UINT64_C(0x7FF80000000BAD00)
+static inline double frame_bad_nan(void)
+{
+	union { uint64_t u; double d; } x = {FRAME_BAD_BITS};
+	return x.d;
+}
+static inline int frame_is_bad(double v)
+{
+	union { double d; uint64_t u; } x = {v};
+	return x.u == FRAME_BAD_BITS;
+}
+
 const char *col_type_name(enum col_type t);   /* "numeric", "categorical", "boolean" */
 const char *col_role_name(enum col_role r);   /* "feature", "label", ... */
 

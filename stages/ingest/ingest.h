@@ -31,4 +31,14 @@ struct frame *ingest_read(const char *path, const char *split, const struct inge
  * a number, else 0. */
 int parse_number(const char *s, size_t len, double *out);
 
+/** Check that the columns the configuration names (label, pred, proba, time,
+ * id, weight, segments, numeric, categorical; at least one column for
+ * proba_prefix) exist in frame `f`. `ignore` is not checked: ignoring an
+ * absent column is harmless. With `required` (the train split), the first
+ * absent one records "PATH: config key 'label' names column 'X', which is
+ * not in the header (columns: ...)" and -1 is returned; without, nothing is
+ * recorded and the number of absent columns is returned (0 = all present),
+ * for the stage to report as a pipeline change. */
+int ingest_check_roles(const struct frame *f, const struct audit_config *cfg, int required);
+
 #endif
