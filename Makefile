@@ -15,9 +15,10 @@ BASE    := -std=c11 -D_GNU_SOURCE -g -I. -DMLA_SOURCE_DIR='"$(CURDIR)"' $(WARN)
 LIBS    := -ljansson -lxlsxwriter -lcmark-gfm-extensions -lcmark-gfm -lz -lm -lpthread
 TLIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt) -lm
 
-SRC     := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(wildcard stages/*/*.c)
+# stages/probes/ is the probe engine, not wired into the pipeline yet
+SRC     := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(filter-out stages/probes/%,$(wildcard stages/*/*.c))
 MAIN    := pipeline/main.c
-TSRC    := $(wildcard tests/unit/*.c)
+TSRC    := $(filter-out tests/unit/test_probe.c,$(wildcard tests/unit/*.c))
 CUSRC   := $(wildcard cuda/*.cu)
 
 REL     := build/release
@@ -80,9 +81,10 @@ check: deps
 	@$(MAKE) --no-print-directory $(ASAN)/mlaudit $(ASAN)/check_mlaudit
 	MLAUDIT_BIN=$(CURDIR)/$(ASAN)/mlaudit ASAN_OPTIONS=detect_leaks=1 $(ASAN)/check_mlaudit
 
+# exit status 1 means "the audit found something", which is what a demo is for
 demo: deps
 	@$(MAKE) --no-print-directory all
-	$(REL)/mlaudit demo
+	@$(REL)/mlaudit demo || [ $$? -eq 1 ]
 
 bench-ingest: all
 	sh tests/bench/bench_ingest.sh

@@ -452,7 +452,7 @@ static void check_summary_shape(const json_t *s)
 
 static char *schema_path(void)
 {
-	static const char *const rel[] = {"docs/summary.schema.json", "summary.schema.json", "../shared/summary.schema.json"};
+	static const char *const rel[] = {"stages/report/summary.schema.json", "summary.schema.json", "../shared/summary.schema.json"};
 	for (int i = 0; i < 3; i++) {
 		char *p = path_join(mla_home(), rel[i]);
 		if (file_exists(p))
