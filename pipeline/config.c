@@ -76,6 +76,8 @@ const struct config_key config_keys[] = {
 	{"seed", "N", "seed for hold-out, bootstraps and probes (default 1)"},
 	{"name", "NAME", "model name used in titles (default: config or train file name)"},
 	{"out", "DIR", "output folder (default reports/<name>)"},
+	{"keep", "N", "run folders to keep in the output folder; older ones are removed after a good run (default 60)"},
+	{"log", "FILE", "also append the progress lines (timestamped) to FILE"},
 	{"backend", "auto|cpu|cuda", "probe backend (default auto)"},
 	{"force", NULL, "rerun every stage even when its inputs are unchanged"},
 	{"quiet", NULL, "print only errors"},
@@ -103,13 +105,14 @@ void config_init(struct audit_config *c)
 	c->test_size = 0.25;
 	c->seed = 1;
 	c->backend = xstrdup("auto");
+	c->keep = 60;
 }
 
 void config_free(struct audit_config *c)
 {
 	char **strs[] = {&c->config_path, &c->name, &c->train, &c->test, &c->label, &c->positive,
 			 &c->id, &c->pred, &c->proba, &c->proba_prefix, &c->time, &c->weight,
-			 &c->metric, &c->out, &c->backend};
+			 &c->metric, &c->out, &c->backend, &c->log};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -173,7 +176,7 @@ int config_set(struct audit_config *c, const char *key, const char *value, const
 		{"train", &c->train}, {"test", &c->test}, {"label", &c->label},
 		{"positive", &c->positive}, {"id", &c->id}, {"pred", &c->pred},
 		{"proba", &c->proba}, {"proba_prefix", &c->proba_prefix}, {"time", &c->time},
-		{"weight", &c->weight}, {"name", &c->name}, {"out", &c->out},
+		{"weight", &c->weight}, {"name", &c->name}, {"out", &c->out}, {"log", &c->log},
 	};
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		if (!strcmp(key, strings[i].key)) {
@@ -231,6 +234,15 @@ int config_set(struct audit_config *c, const char *key, const char *value, const
 		return parse_share(&c->max_bad_numeric, key, value, where, 0, 1);
 	if (!strcmp(key, "test_size"))
 		return parse_share(&c->test_size, key, value, where, 0.05, 0.9);
+	if (!strcmp(key, "keep")) {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 || v > 100000)
+			return ERR_INPUT("%s: keep must be a whole number of runs, at least 1; got '%s'", where, value);
+		c->keep = (int)v;
+		return 0;
+	}
 	if (!strcmp(key, "seed")) {
 		char *end;
 		errno = 0;

@@ -50,6 +50,8 @@ struct audit_config {
 
 	/* running */
 	char *out;                /* output folder (default reports/<name>) */
+	char *log;                /* also append progress lines to this file */
+	int keep;                 /* run folders kept in out (oldest removed after a good run) */
 	char *backend;            /* auto cpu cuda */
 	int force, quiet, verbose;
 };

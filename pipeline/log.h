@@ -6,6 +6,14 @@
 #define MLA_LOG_H
 
 void log_init(int quiet, int verbose);
+/** Also append every stage line and error, timestamped, to `path` (--log).
+ * -1 with an input error when it cannot be opened. */
+int log_open_file(const char *path);
+void log_close_file(void);
+/** Put "[prefix] " before every line (fleets: which model a line is about). */
+void log_set_prefix(const char *prefix);
+/** Is stderr a terminal? */
+int log_is_tty(void);
 /** A timestamped informational line (suppressed by --quiet). */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Only with --verbose. */

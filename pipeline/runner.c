@@ -266,7 +266,73 @@ static json_t *config_json(const struct audit_config *cfg)
 	json_object_set_new(c, "test_size", json_real(cfg->test_size));
 	json_object_set_new(c, "seed", json_integer((json_int_t)cfg->seed));
 	json_object_set_new(c, "force", json_boolean(cfg->force));
+	json_object_set_new(c, "keep", json_integer(cfg->keep));
 	return c;
+}
+
+/* The key of a whole run: tool version, the configuration as resolved (less
+ * the switches that do not change results) and the data files' contents. A
+ * fleet skips a model whose key matches its latest run. */
+static int run_key(const struct audit_config *cfg, char key[17])
+{
+	json_t *c = config_json(cfg);
+	json_object_del(c, "force");
+	char *text = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(c);
+	struct hash64 h;
+	hash64_init(&h);
+	hash64_update(&h, MLA_VERSION, sizeof MLA_VERSION);
+	hash64_update(&h, text, strlen(text));
+	free(text);
+	struct strlist files = {0};
+	data_files(cfg, &files);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < files.n; i++) {
+		uint64_t fh;
+		rc = hash64_file(files.v[i], &fh);
+		hash64_update(&h, &fh, sizeof fh);
+	}
+	strlist_free(&files);
+	hex64(key, hash64_final(&h));
+	return rc;
+}
+
+int runner_unchanged(const struct audit_config *cfg, char **run_id)
+{
+	char key[17];
+	if (run_key(cfg, key) != 0) {
+		mla_error_clear();   /* unreadable inputs: let the run itself report them */
+		return 0;
+	}
+	char *path = xasprintf("%s/latest/run.json", cfg->out);
+	json_t *j = json_load_file(path, 0, NULL);
+	free(path);
+	const char *k = json_string_value(json_object_get(j, "run_key"));
+	int same = k && !strcmp(k, key) && !strcmp(json_string_value(json_object_get(j, "status")) ?: "", "ok");
+	if (same && run_id)
+		*run_id = xstrdup(json_string_value(json_object_get(j, "run_id")) ?: "?");
+	json_decref(j);
+	return same;
+}
+
+/* Keep the newest `keep` published runs. Called after a good run, so the run
+ * just published (the newest good one) is always among those kept. */
+static void apply_retention(const char *out_dir, int keep)
+{
+	struct strlist runs = {0};
+	list_runs(out_dir, &runs);
+	int kept = 0;
+	for (size_t i = 0; i < runs.n; i++) {
+		if (runs.v[i][0] == '.')
+			continue;
+		if (++kept <= keep)
+			continue;
+		char *p = path_join(out_dir, runs.v[i]);
+		if (remove_tree(p) != 0)
+			mla_error_clear();   /* a folder we cannot remove is not worth failing the run */
+		free(p);
+	}
+	strlist_free(&runs);
 }
 
 static int run_state_save(struct run_state *rs)
@@ -450,6 +516,10 @@ int runner_run(const struct audit_config *cfg, char **run_dir_out)
 	json_object_set_new(rs.run, "status", json_string("running"));
 	json_object_set_new(rs.run, "backend", json_string("none: no probe stage in this version"));
 	json_object_set_new(rs.run, "config", config_json(cfg));
+	char key[17];
+	if (run_key(cfg, key) == 0)
+		json_object_set_new(rs.run, "run_key", json_string(key));
+	mla_error_clear();
 	json_object_set_new(rs.run, "stages", json_array());
 
 	double t0 = now_seconds();
@@ -483,6 +553,7 @@ int runner_run(const struct audit_config *cfg, char **run_dir_out)
 			unlink(tmp);
 		free(latest);
 		free(tmp);
+		apply_retention(out_dir, cfg->keep);
 		*run_dir_out = xstrdup(published);
 	} else {
 		/* an error run publishes nothing: its partial folder goes (a killed run's

@@ -16,4 +16,9 @@ int runner_lock(const char *out_dir);
  * recorded; nothing of this run is published. The caller holds the lock. */
 int runner_run(const struct audit_config *cfg, char **run_dir);
 
+/** 1 when the latest run in cfg->out finished with the same configuration and
+ * the same data file contents (then *run_id, if given, is its id; caller
+ * frees); 0 otherwise. */
+int runner_unchanged(const struct audit_config *cfg, char **run_id);
+
 #endif

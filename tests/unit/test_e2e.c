@@ -431,6 +431,103 @@ START_TEST(data_strings_are_escaped_everywhere)
 }
 END_TEST
 
+/* ---- nightly operations: fleets, retention, --log ---- */
+
+static char *fleet_config(const char *d, const char *name, const char *scenario)
+{
+	char *data = xasprintf("%s/%s-data", d, name);
+	if (scenario)
+		ck_assert_int_eq(mla(NULL, NULL, "synth", scenario, "--out", data, "--rows", "1200", NULL), 0);
+	char *ini = xasprintf("%s/cfg/%s.ini", d, name);
+	char *text = scenario
+		? xasprintf("[audit]\nname = %s\ntrain = %s/train.csv\ntest = %s/test.csv\ncurrent = %s/current.csv\n"
+			    "label = label\npred = pred\nproba = proba\nsegments = region\nout = %s/out/%s\n",
+			    name, data, data, data, d, name)
+		: xasprintf("[audit]\nname = %s\ntrain = %s/missing.csv\nlabel = label\nout = %s/out/%s\n", name, d, d, name);
+	char *dir = xasprintf("%s/cfg", d);
+	mkdir_p(dir);
+	ck_assert_int_eq(file_write_atomic(ini, text, strlen(text)), 0);
+	free(dir); free(text); free(data);
+	return ini;
+}
+
+START_TEST(fleet_continues_past_a_failing_model_and_exits_with_the_worst)
+{
+	char *d = tmpdir();
+	char *a = fleet_config(d, "alpha", "clean"), *b = fleet_config(d, "beta", "weak-segment");
+	char *c = fleet_config(d, "gamma", NULL);
+	char *cfg = path_join(d, "cfg"), *log = NULL;
+	int status = mla(&log, NULL, "run", cfg, "--jobs", "2", "--quiet", NULL);
+	ck_assert_msg(status == 2, "fleet status %d (the worst is gamma's input error): %s", status, log);
+	char *ra = xasprintf("%s/out/alpha/latest/report/summary.json", d), *rb = xasprintf("%s/out/beta/latest/report/summary.json", d);
+	ck_assert(file_exists(ra));
+	ck_assert(file_exists(rb));
+	char *page_path = xasprintf("%s/out/fleet.html", d);
+	char *page = file_read_all(page_path, NULL);
+	ck_assert_ptr_nonnull(page);
+	ck_assert_ptr_nonnull(strstr(page, "alpha"));
+	ck_assert_ptr_nonnull(strstr(page, "gamma"));
+	ck_assert_ptr_nonnull(strstr(page, "failed (exit 2)"));
+	free(page);
+	/* unchanged models are skipped the second time, and the page says so */
+	free(log);
+	status = mla(&log, NULL, "run", a, b, "--quiet", "--fleet-out", d, NULL);
+	ck_assert_int_eq(status, 1);   /* beta's weak segment is high */
+	char *page2_path = path_join(d, "fleet.html");
+	page = file_read_all(page2_path, NULL);
+	ck_assert_ptr_nonnull(page);
+	ck_assert_ptr_nonnull(strstr(page, "skipped: inputs unchanged"));
+	free(page);
+	free(page2_path); free(page_path); free(ra); free(rb); free(log); free(cfg); free(a); free(b); free(c);
+	remove_tree(d);
+	free(d);
+}
+END_TEST
+
+START_TEST(retention_keeps_the_newest_runs)
+{
+	char *d = tmpdir();
+	char *ini = synth_clean(d);
+	char *out = path_join(d, "out");
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--keep", "2", NULL), 0);
+	ck_assert_int_eq(count_runs(out), 2);
+	char *rj = path_join(out, "latest/run.json");
+	ck_assert(file_exists(rj));
+	char *log = NULL;
+	ck_assert_int_eq(mla(&log, NULL, "run", ini, "--out", out, "--keep", "0", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(log, "keep must be"));
+	free(log); free(rj); free(out); free(ini);
+	remove_tree(d);
+	free(d);
+}
+END_TEST
+
+START_TEST(log_file_gets_one_line_per_stage_start_and_end)
+{
+	char *d = tmpdir();
+	char *ini = synth_clean(d);
+	char *out = path_join(d, "out"), *logf = path_join(d, "audit.log"), *err = NULL;
+	ck_assert_int_eq(mla(&err, NULL, "run", ini, "--out", out, "--log", logf, NULL), 0);
+	char *text = file_read_all(logf, NULL);
+	ck_assert_ptr_nonnull(text);
+	int lines = 0;
+	for (char *p = text; *p; p++)
+		lines += *p == '\n';
+	ck_assert_int_eq(lines, 6);   /* start and end of ingest, evaluate, report */
+	ck_assert_ptr_nonnull(strstr(text, "stage evaluate: ran, "));
+	ck_assert_int_eq(text[4], '-');   /* timestamped */
+	/* without a terminal, stderr carries the same six lines and nothing else */
+	int err_lines = 0;
+	for (char *p = err; *p; p++)
+		err_lines += *p == '\n';
+	ck_assert_int_eq(err_lines, 7);   /* plus the report path on stdout */
+	free(text); free(err); free(logf); free(out); free(ini);
+	remove_tree(d);
+	free(d);
+}
+END_TEST
+
 Suite *e2e_suite(void)
 {
 	Suite *s = suite_create("e2e");
@@ -445,6 +542,9 @@ Suite *e2e_suite(void)
 	tcase_add_test(tc, killed_run_leaves_nothing_published_and_rerun_completes);
 	tcase_add_test(tc, help_version_and_demo);
 	tcase_add_test(tc, data_strings_are_escaped_everywhere);
+	tcase_add_test(tc, fleet_continues_past_a_failing_model_and_exits_with_the_worst);
+	tcase_add_test(tc, retention_keeps_the_newest_runs);
+	tcase_add_test(tc, log_file_gets_one_line_per_stage_start_and_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
