@@ -317,7 +317,7 @@ int runner_unchanged(const struct audit_config *cfg, char **run_id)
 
 /* Keep the newest `keep` published runs. Called after a good run, so the run
  * just published (the newest good one) is always among those kept. */
-static void apply_retention(const char *out_dir, int keep)
+static void apply_retention(const char *out_dir, int keep, const char *just_published)
 {
 	struct strlist runs = {0};
 	list_runs(out_dir, &runs);
@@ -325,7 +325,7 @@ static void apply_retention(const char *out_dir, int keep)
 	for (size_t i = 0; i < runs.n; i++) {
 		if (runs.v[i][0] == '.')
 			continue;
-		if (++kept <= keep)
+		if (++kept <= keep || !strcmp(runs.v[i], just_published))
 			continue;
 		char *p = path_join(out_dir, runs.v[i]);
 		if (remove_tree(p) != 0)
@@ -345,25 +345,32 @@ static int run_state_save(struct run_state *rs)
 
 /* ---- the run ---- */
 
-static void make_run_id(const char *out_dir, char *id, size_t size)
+/* Run ids are UTC start times; runs started in the same second get -02, -03,
+ * ... so that ids always sort in start order, even after retention removed
+ * some of them (a reused id would sort before a newer one). */
+static void make_run_id(const struct strlist *runs, char *id, size_t size)
 {
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	char base[32];
 	strftime(base, sizeof base, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(id, size, "%s", base);
-	/* two runs in the same second get -2, -3, ... */
-	for (int k = 2;; k++) {
-		char *a = path_join(out_dir, id);
-		char *b = xasprintf("%s/.%s.partial", out_dir, id);
-		int taken = file_exists(a) || file_exists(b);
-		free(a);
-		free(b);
-		if (!taken)
-			break;
-		snprintf(id, size, "%s-%d", base, k);
+	size_t bl = strlen(base);
+	int last = 0;
+	for (size_t i = 0; i < runs->n; i++) {
+		const char *name = runs->v[i] + (runs->v[i][0] == '.');
+		if (strncmp(name, base, bl))
+			continue;
+		int k = 1;
+		if (name[bl] == '-')
+			k = atoi(name + bl + 1);
+		if (k > last)
+			last = k;
 	}
+	if (last == 0)
+		snprintf(id, size, "%s", base);
+	else
+		snprintf(id, size, "%s-%02d", base, last + 1);
 }
 
 static int check_outputs(const struct stage *st, const char *dir, json_t *outputs)
@@ -496,7 +503,7 @@ int runner_run(const struct audit_config *cfg, char **run_dir_out)
 	list_runs(out_dir, &runs);
 
 	char run_id[48];
-	make_run_id(out_dir, run_id, sizeof run_id);
+	make_run_id(&runs, run_id, sizeof run_id);
 	char *partial = xasprintf("%s/.%s.partial", out_dir, run_id);
 	char *published = path_join(out_dir, run_id);
 	if (mkdir_p(partial) != 0) {
@@ -553,7 +560,7 @@ int runner_run(const struct audit_config *cfg, char **run_dir_out)
 			unlink(tmp);
 		free(latest);
 		free(tmp);
-		apply_retention(out_dir, cfg->keep);
+		apply_retention(out_dir, cfg->keep, run_id);
 		*run_dir_out = xstrdup(published);
 	} else {
 		/* an error run publishes nothing: its partial folder goes (a killed run's
