@@ -1,0 +1,899 @@
+/* plan.c - the rules from findings to mitigations (plan.h). */
+#include "plan.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../pipeline/config.h"
+#include "../../pipeline/findings.h"
+#include "../../pipeline/util.h"
+
+/* The order of actions among mitigations of equal severity and gain: repair
+ * the data before judging the model, then the cheap model-side changes. */
+static const char *const action_order[] = {
+	"fix_pipeline", "remove_feature", "retrain_recent", "relabel", "change_metric_or_threshold",
+	"collect_data", "regularize", "reweight", "tune_training", "increase_capacity", NULL};
+
+static int action_rank(const char *a)
+{
+	for (int i = 0; action_order[i]; i++)
+		if (!strcmp(action_order[i], a))
+			return i;
+	return 99;
+}
+
+/* ---- reading findings ---- */
+
+static const char *fstr(const json_t *f, const char *key)
+{
+	return json_string_value(json_object_get(f, key));
+}
+
+static const char *subj(const json_t *f, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(f, "subject"), key));
+}
+
+static const json_t *ev(const json_t *f, const char *key)
+{
+	return json_object_get(json_object_get(f, "evidence"), key);
+}
+
+static double evnum(const json_t *f, const char *key)
+{
+	const json_t *v = ev(f, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* evidence.key.value of an estimate, or NAN */
+static double evest(const json_t *f, const char *key)
+{
+	const json_t *v = json_object_get(ev(f, key), "value");
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *evstr(const json_t *f, const char *key)
+{
+	return json_string_value(ev(f, key));
+}
+
+static int is_kind(const json_t *f, const char *kind)
+{
+	const char *k = fstr(f, "kind");
+	return k && !strcmp(k, kind);
+}
+
+/* ---- groups: one per mitigation ---- */
+
+struct group {
+	char *action;
+	char *key;             /* the subject the id hashes: "feed:income", "split:current" */
+	struct strbuf text;    /* the sentence */
+	struct strbuf extra;   /* clauses added by later findings */
+	json_t *addresses;
+	enum severity sev;
+	double gain;           /* NAN: none estimated */
+	char *gain_basis;
+	long long rows;        /* collect_data: rows to collect (-1 none) */
+	char *rows_rule;
+	json_t *items;         /* names gathered (drifted features) */
+	char *split;           /* fix_pipeline of a feed: the split where it broke */
+	char *slice;           /* retrain_recent: the split's worst error slice, to say where to start */
+	long long slice_rank;
+};
+
+struct plan {
+	struct group *g;
+	size_t n;
+	const struct plan_ctx *ctx;
+};
+
+static struct group *find_group(struct plan *p, const char *action, const char *key)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->g[i].action, action) && !strcmp(p->g[i].key, key))
+			return &p->g[i];
+	return NULL;
+}
+
+/* The group for (action, key), created when new; *created says which. */
+static struct group *group_get(struct plan *p, const char *action, const char *key, int *created)
+{
+	struct group *g = find_group(p, action, key);
+	if (created)
+		*created = !g;
+	if (g)
+		return g;
+	p->g = xrealloc(p->g, (p->n + 1) * sizeof *p->g);
+	g = &p->g[p->n++];
+	memset(g, 0, sizeof *g);
+	g->action = xstrdup(action);
+	g->key = xstrdup(key);
+	sb_init(&g->text);
+	sb_init(&g->extra);
+	g->addresses = json_array();
+	g->items = json_array();
+	g->sev = SEV_INFO;
+	g->gain = NAN;
+	g->rows = -1;
+	return g;
+}
+
+static void address(struct group *g, const json_t *f)
+{
+	const char *id = fstr(f, "id");
+	if (id)
+		json_array_append_new(g->addresses, json_string(id));
+	enum severity s = finding_severity(f);
+	if (s > g->sev)
+		g->sev = s;
+}
+
+static void set_gain(struct group *g, double gain, const char *basis)
+{
+	if (isnan(gain) || (!isnan(g->gain) && g->gain >= gain))
+		return;
+	g->gain = gain;
+	free(g->gain_basis);
+	g->gain_basis = xstrdup(basis);
+}
+
+static int has_item(const struct group *g, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(g->items, i, v)
+		if (!strcmp(json_string_value(v), name))
+			return 1;
+	return 0;
+}
+
+static void add_item(struct group *g, const char *name)
+{
+	if (name && !has_item(g, name))
+		json_array_append_new(g->items, json_string(name));
+}
+
+static void group_free(struct group *g)
+{
+	free(g->action);
+	free(g->key);
+	sb_free(&g->text);
+	sb_free(&g->extra);
+	json_decref(g->addresses);
+	json_decref(g->items);
+	free(g->gain_basis);
+	free(g->rows_rule);
+	free(g->slice);
+	free(g->split);
+}
+
+/* ---- numbers in sentences ---- */
+
+/* 1234567 -> "1,234,567" */
+static void put_count(struct strbuf *sb, long long v)
+{
+	char digits[32];
+	snprintf(digits, sizeof digits, "%lld", v < 0 ? -v : v);
+	size_t n = strlen(digits);
+	if (v < 0)
+		sb_putc(sb, '-');
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			sb_putc(sb, ',');
+		sb_putc(sb, digits[i]);
+	}
+}
+
+long long plan_rows_to_collect(long long train_rows, double split_share, long long train_total)
+{
+	double n = train_rows > 0 ? (double)train_rows : 0;
+	double need = n;   /* doubling */
+	if (split_share > 0 && split_share < 1 && train_total > 0) {
+		/* (n + N) / (T + N) = share  =>  N = (share T - n) / (1 - share) */
+		double to_share = (split_share * (double)train_total - n) / (1 - split_share);
+		if (to_share > need)
+			need = to_share;
+	}
+	if (need < 100)
+		need = 100;
+	/* round up to two significant digits: a target, not a count */
+	double mag = pow(10.0, floor(log10(need)) - 1);
+	return (long long)(ceil(need / mag) * mag);
+}
+
+static const char *rows_rule =
+	"the larger of doubling the slice's training rows and bringing its share of train up to its share of the "
+	"split where it fails, rounded up to two significant digits (at least 100)";
+
+/* Train rows of segment "col=value" from ingest's profile (its top levels), -1 unknown. */
+static long long segment_train_rows(const json_t *quality, const char *segment)
+{
+	const char *eq = segment ? strchr(segment, '=') : NULL;
+	if (!quality || !eq)
+		return -1;
+	size_t cl = (size_t)(eq - segment);
+	json_t *cols = json_object_get(json_object_get(json_object_get(quality, "splits"), "train"), "columns");
+	size_t i, k;
+	json_t *c, *t;
+	json_array_foreach(cols, i, c) {
+		const char *name = fstr(c, "name");
+		if (!name || strlen(name) != cl || strncmp(name, segment, cl))
+			continue;
+		json_array_foreach(json_object_get(c, "top"), k, t) {
+			const char *v = fstr(t, "value");
+			if (v && !strcmp(v, eq + 1))
+				return (long long)json_integer_value(json_object_get(t, "count"));
+		}
+	}
+	return -1;
+}
+
+/* A number for a sentence: "3,475,000" rather than "3.475e+06" (the same
+ * rule as the rootcause stage's rc_fmt). */
+static const char *num(char *buf, size_t size, double v)
+{
+	double a = fabs(v);
+	if (!isfinite(v) || a < 1e4 || a >= 1e15) {
+		snprintf(buf, size, "%.4g", v);
+		return buf;
+	}
+	double mag = pow(10.0, floor(log10(a)) - 3);
+	struct strbuf sb;
+	sb_init(&sb);
+	put_count(&sb, (long long)llround(round(v / mag) * mag));
+	snprintf(buf, size, "%s", sb.data);
+	sb_free(&sb);
+	return buf;
+}
+
+/* ---- the rules, one function per family of findings ---- */
+
+static void fix_feed(struct plan *p, const json_t *f)
+{
+	const char *feature = subj(f, "feature"), *split = subj(f, "split");
+	if (!feature)
+		return;
+	char *key = xasprintf("feed:%s", feature);
+	int created;
+	struct group *g = group_get(p, "fix_pipeline", key, &created);
+	free(key);
+	address(g, f);
+	if (!g->split && split && strcmp(split, "train"))
+		g->split = xstrdup(split);
+	const char *change = evstr(f, "change");
+	const char *sp = split ? split : "the later data";
+	struct strbuf s;
+	sb_init(&s);
+	if (is_kind(f, "pipeline_change") && change && !strcmp(change, "unit change")) {
+		double factor = evnum(f, "factor"), mt = evnum(f, "median_train"), ms = evnum(f, "median_split");
+		char a[48], b[48], c[48];
+		if (factor >= 1)
+			sb_printf(&s, "Fix the %s feed: values in %s are about %sx those in train (median %s vs %s), "
+				      "a change of units; convert them back before scoring.", feature, sp,
+				  num(a, sizeof a, factor), num(b, sizeof b, ms), num(c, sizeof c, mt));
+		else
+			sb_printf(&s, "Fix the %s feed: values in %s are about 1/%s of those in train (median %s vs %s), "
+				      "a change of units; convert them back before scoring.", feature, sp,
+				  num(a, sizeof a, 1 / factor), num(b, sizeof b, ms), num(c, sizeof c, mt));
+	} else if (is_kind(f, "pipeline_change") && change && !strcmp(change, "column missing")) {
+		sb_printf(&s, "Restore column %s in the %s feed: it is missing, so the model scores without it.", feature, sp);
+	} else if (is_kind(f, "pipeline_change") && change && !strcmp(change, "type changed")) {
+		const char *now = evstr(f, "type") ? evstr(f, "type") : "another type";
+		const char *was = evstr(f, "train_type") ? evstr(f, "train_type") : "another type";
+		if (strstr(now, "numbers") && !strstr(was, "numbers"))
+			sb_printf(&s, "Fix the %s feed: it holds numeric codes in %s where train has named categories; map "
+				      "the codes back to train's names.", feature, sp);
+		else
+			sb_printf(&s, "Fix the %s feed: its values are %s in %s but %s in train; restore train's format.",
+				  feature, now, sp, was);
+	} else if (is_kind(f, "pipeline_change")) {
+		sb_printf(&s, "Check the %s feed in %s: %s", feature, sp, fstr(f, "title") ? fstr(f, "title") : "it changed.");
+	} else {
+		/* data_quality on a column: its problems, each a clause */
+		sb_printf(&s, "Check the %s feed in %s: ", feature, sp);
+		size_t i, k = 0;
+		json_t *pr;
+		json_array_foreach(ev(f, "problems"), i, pr) {
+			const char *t = fstr(pr, "text");
+			if (t)
+				sb_printf(&s, "%s%s", k++ ? "; " : "", t);
+		}
+		if (!k)
+			sb_puts(&s, fstr(f, "title") ? fstr(f, "title") : "its values changed");
+		sb_putc(&s, '.');
+	}
+	/* the most serious problem of the feed speaks first */
+	if (created || (is_kind(f, "pipeline_change") && !strstr(g->text.data, "Fix") && !strstr(g->text.data, "Restore"))) {
+		sb_free(&g->text);
+		g->text = s;
+	} else {
+		sb_free(&s);
+	}
+}
+
+static void split_problem(struct plan *p, const json_t *f)
+{
+	const char *what = subj(f, "slice"), *split = subj(f, "split");
+	if (!what || !split)
+		return;
+	long long rows = (long long)json_integer_value(json_object_get(json_object_get(f, "subject"), "rows"));
+	char *key = xasprintf("%s:%s", what, split);
+	struct strbuf s;
+	sb_init(&s);
+	struct group *g;
+	if (!strcmp(what, "conflicting labels")) {
+		g = group_get(p, "relabel", key, NULL);
+		sb_printf(&s, "Review the ");
+		put_count(&s, rows);
+		sb_printf(&s, " %s rows whose features repeat with another label: keep one verified label per case.", split);
+	} else if (!strcmp(what, "rows shared with train")) {
+		g = group_get(p, "fix_pipeline", key, NULL);
+		sb_printf(&s, "Remove the ");
+		put_count(&s, rows);
+		sb_printf(&s, " %s rows that also appear in train, or its metrics flatter the model.", split);
+	} else if (!strcmp(what, "duplicate rows")) {
+		g = group_get(p, "fix_pipeline", key, NULL);
+		sb_printf(&s, "Deduplicate %s: ", split);
+		put_count(&s, rows);
+		sb_puts(&s, " rows repeat another row exactly; find where the extract copies them.");
+	} else {
+		free(key);
+		sb_free(&s);
+		return;
+	}
+	free(key);
+	address(g, f);
+	sb_free(&g->text);
+	g->text = s;
+}
+
+/* The retrain (or reweight) group of a split, and what it already says. */
+static struct group *retrain_group(struct plan *p, const char *split, int create)
+{
+	char *key = xasprintf("split:%s", split);
+	struct group *g = find_group(p, "retrain_recent", key);
+	if (!g && create)
+		g = group_get(p, "retrain_recent", key, NULL);
+	free(key);
+	return g;
+}
+
+static void drop(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split");
+	if (!split)
+		return;
+	struct group *g = retrain_group(p, split, 1);
+	address(g, f);
+	double gap = evest(f, "gap");
+	const char *metric = evstr(f, "metric") ? evstr(f, "metric") : p->ctx->metric;
+	double a = evest(f, split), b = evest(f, "test");
+	sb_free(&g->text);
+	sb_init(&g->text);
+	sb_printf(&g->text, "Retrain with recent labelled data from %s: the model scores %.3f %s there against %.3f on test.",
+		  split, a, metric ? metric : "", b);
+	char *basis = xasprintf("at most the drop from test to %s", split);
+	set_gain(g, gap, basis);
+	free(basis);
+}
+
+/* Train and test differ: a question of how test was drawn, not of recency. */
+static void sampling(struct plan *p, const json_t *f)
+{
+	int created;
+	struct group *g = group_get(p, "fix_pipeline", "sampling:test", &created);
+	address(g, f);
+	if (created)
+		sb_puts(&g->text, "Check how test was drawn: its data differ from train's, so its metrics do not show how "
+				  "the model does on data like train's (a random, stratified split keeps them alike).");
+	if (is_kind(f, "data_drift"))
+		add_item(g, subj(f, "feature"));
+}
+
+static void recent_symptom(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split");
+	if (!split)
+		return;
+	if (!strcmp(split, "test")) {
+		sampling(p, f);
+		return;
+	}
+	struct group *g = retrain_group(p, split, 1);
+	address(g, f);
+	if (!g->text.len)
+		sb_printf(&g->text, "Retrain with recent labelled data from %s.", split);
+	if (is_kind(f, "time_degradation") && evstr(f, "start") && subj(f, "feature")) {
+		sb_printf(&g->extra, " Performance fell from %s %s onwards: weight the rows since then.", subj(f, "feature"),
+			  evstr(f, "start"));
+		double gap = evnum(f, "mean_gap");
+		set_gain(g, gap, "at most the fall since the start of the degradation");
+	}
+	if (is_kind(f, "label_shift")) {
+		const char *cls = evstr(f, "class");
+		double shift = evest(f, "shift");
+		if (cls && !isnan(shift))
+			sb_printf(&g->extra, " The share of '%s' moved by %+.0f points: check the new prior is real and let "
+					     "the retrained model see it.", cls, 100 * shift);
+	}
+}
+
+static void drift(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split"), *feature = subj(f, "feature");
+	if (!split || !feature)
+		return;
+	if (!strcmp(split, "test")) {
+		sampling(p, f);
+		return;
+	}
+	/* a drift a unit change explains belongs to the feed's fix */
+	if (evstr(f, "explained_by")) {
+		char *key = xasprintf("feed:%s", feature);
+		struct group *fg = find_group(p, "fix_pipeline", key);
+		free(key);
+		if (fg) {
+			address(fg, f);
+			return;
+		}
+	}
+	struct group *g = retrain_group(p, split, 0);
+	if (!g) {
+		char *key = xasprintf("split:%s", split);
+		g = group_get(p, "reweight", key, NULL);
+		free(key);
+	}
+	address(g, f);
+	add_item(g, feature);
+}
+
+static void reliance(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split"), *feature = subj(f, "feature");
+	if (!split || !feature)
+		return;
+	const json_t *drifted = ev(f, "drifted");
+	if (json_is_true(drifted) && !strcmp(split, "test")) {
+		sampling(p, f);
+		return;
+	}
+	if (json_is_true(drifted)) {
+		struct group *g = retrain_group(p, split, 0);
+		if (!g) {
+			char *key = xasprintf("split:%s", split);
+			g = group_get(p, "reweight", key, NULL);
+			free(key);
+		}
+		address(g, f);
+		add_item(g, feature);
+		return;
+	}
+	char *key = xasprintf("feature:%s", feature);
+	int created;
+	struct group *g = group_get(p, "regularize", key, &created);
+	free(key);
+	address(g, f);
+	if (created) {
+		const char *bin = evstr(f, "worst_bin");
+		double wr = evest(f, "worst_bin_error_rate"), all = evnum(f, "error_rate");
+		sb_printf(&g->text, "Check how the model uses %s: its errors concentrate where %s (%.0f%% against %.0f%%); "
+				    "regularise, cap or bin the feature, or add data in that range.",
+			  feature, bin ? bin : feature, 100 * wr, 100 * all);
+	}
+}
+
+static int slice_mentions(const char *slice, const char *segment)
+{
+	/* "region=west and x1 < 2" mentions "region=west" as a whole condition */
+	size_t n = strlen(segment);
+	for (const char *s = strstr(slice, segment); s; s = strstr(s + 1, segment))
+		if ((s == slice || !strncmp(s - 5, " and ", 5)) && (s[n] == 0 || !strncmp(s + n, " and ", 5)))
+			return 1;
+	return 0;
+}
+
+static void collect(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split"), *segment = subj(f, "segment"), *slice = subj(f, "slice");
+	const char *what = segment ? segment : slice;
+	if (!what)
+		return;
+	if (is_kind(f, "error_slice")) {
+		/* a slice inside a weak segment is that segment's advice */
+		for (size_t i = 0; i < p->n; i++)
+			if (!strcmp(p->g[i].action, "collect_data") && !strncmp(p->g[i].key, "segment:", 8) &&
+			    slice_mentions(slice, p->g[i].key + 8)) {
+				address(&p->g[i], f);
+				return;
+			}
+		/* on a split that needs retraining, the slice says where first */
+		struct group *rg = split ? retrain_group(p, split, 0) : NULL;
+		if (rg) {
+			address(rg, f);
+			long long rank = json_is_integer(ev(f, "rank")) ? (long long)json_integer_value(ev(f, "rank")) : 1000;
+			if (!rg->slice || rank < rg->slice_rank) {
+				free(rg->slice);
+				rg->slice = xasprintf("%s (%.0f%% errors)", slice, 100 * evest(f, "error_rate"));
+				rg->slice_rank = rank;
+			}
+			return;
+		}
+		if (finding_severity(f) < SEV_MEDIUM)
+			return;
+	}
+	char *key = xasprintf("%s:%s", segment ? "segment" : "slice", what);
+	int created;
+	struct group *g = group_get(p, "collect_data", key, &created);
+	free(key);
+	address(g, f);
+	if (!created)
+		return;
+	long long trows = segment ? segment_train_rows(p->ctx->quality, segment)
+				  : (json_is_integer(ev(f, "train_rows")) ? (long long)json_integer_value(ev(f, "train_rows")) : -1);
+	double share = evnum(f, "split_share");
+	if (isnan(share)) {
+		/* weak_segment: rows of the segment over the split's (segment + rest) */
+		double seg_n = (double)json_integer_value(json_object_get(ev(f, "segment"), "n"));
+		double rest_n = (double)json_integer_value(json_object_get(ev(f, "rest"), "n"));
+		share = seg_n + rest_n > 0 ? seg_n / (seg_n + rest_n) : NAN;
+	}
+	long long n = plan_rows_to_collect(trows, isnan(share) ? 0 : share, p->ctx->train_rows);
+	g->rows = n;
+	g->rows_rule = xstrdup(rows_rule);
+	sb_puts(&g->text, "Collect about ");
+	put_count(&g->text, n);
+	sb_printf(&g->text, " more labelled rows where %s", what);
+	if (segment) {
+		double a = evest(f, "segment"), b = evest(f, "rest"), gap = evnum(f, "gap");
+		const char *metric = evstr(f, "metric");
+		sb_printf(&g->text, ": the model scores %.3f %s there against %.3f for the rest of %s", a, metric ? metric : "",
+			  b, split ? split : "the split");
+		if (!isnan(gap) && !isnan(share)) {
+			char *basis = xasprintf("at most the segment's gap times its share of %s", split ? split : "the split");
+			set_gain(g, gap * share, basis);
+			free(basis);
+		}
+	} else {
+		double rate = evest(f, "error_rate"), rest = evest(f, "rest_error_rate");
+		sb_printf(&g->text, ": the model errs on %.0f%% of them in %s against %.0f%% elsewhere", 100 * rate,
+			  split ? split : "the split", 100 * rest);
+	}
+	if (trows >= 0) {
+		sb_puts(&g->text, " (train has ");
+		put_count(&g->text, trows);
+		sb_puts(&g->text, ")");
+	}
+	sb_putc(&g->text, '.');
+}
+
+static void threshold(struct plan *p, const json_t *f)
+{
+	const json_t *best = ev(f, "best");
+	const char *slice = subj(f, "slice");
+	if (json_is_number(best)) {
+		struct group *g = group_get(p, "change_metric_or_threshold", "threshold", NULL);
+		address(g, f);
+		double at = evnum(f, "at"), b = json_number_value(best), va = evnum(f, "value_at"), vb = evnum(f, "value_best");
+		const char *metric = evstr(f, "metric") ? evstr(f, "metric") : p->ctx->metric;
+		sb_free(&g->text);
+		sb_init(&g->text);
+		sb_printf(&g->text, "Move the decision threshold from %.2f to %.2f: %s on test rises from %.3f to %.3f "
+				    "(the threshold was chosen on train).", at, b, metric ? metric : "", va, vb);
+		set_gain(g, vb - va, "measured on test at the threshold chosen on train");
+		return;
+	}
+	if (slice && !strcmp(slice, "label balance")) {
+		struct group *g = group_get(p, "change_metric_or_threshold", "metric", NULL);
+		address(g, f);
+		const char *cls = evstr(f, "minority_class");
+		double share = evnum(f, "minority_share");
+		sb_free(&g->text);
+		sb_init(&g->text);
+		sb_printf(&g->text, "Judge the model by f1, recall or pr_auc rather than accuracy: class '%s' is only %.0f%% "
+				    "of train, so accuracy rewards ignoring it.", cls ? cls : "?", 100 * share);
+	}
+}
+
+static void relabel(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split");
+	if (!split)
+		return;
+	if (strcmp(split, "train") && is_kind(f, "confident_errors")) {
+		/* confidently wrong on new data: a symptom of what changed there */
+		struct group *rg = retrain_group(p, split, 0);
+		if (rg) {
+			address(rg, f);
+			return;
+		}
+		if (finding_severity(f) < SEV_MEDIUM)
+			return;
+	}
+	char *key = xasprintf("labels:%s", split);
+	int created;
+	struct group *g = group_get(p, "relabel", key, &created);
+	free(key);
+	address(g, f);
+	long long n = -1;
+	if (is_kind(f, "label_noise") || is_kind(f, "confident_errors"))
+		n = (long long)json_integer_value(json_object_get(json_object_get(f, "subject"), "rows"));
+	if (n > 0 && (created || is_kind(f, "label_noise"))) {
+		sb_free(&g->text);
+		sb_init(&g->text);
+		sb_puts(&g->text, "Review the ");
+		put_count(&g->text, n);
+		if (is_kind(f, "label_noise"))
+			sb_printf(&g->text, " %s rows whose labels look wrong (Label review sheet) and correct them before retraining.",
+				  split);
+		else
+			sb_printf(&g->text, " %s rows the model contradicts with at least 95%% confidence (Label review sheet): "
+					    "correct the labels that are wrong.", split);
+	} else if (created) {
+		sb_printf(&g->text, "Audit the labels of %s: the model does worse on its own training data than on test, "
+				    "which noisy training labels explain.", split);
+	}
+}
+
+static void simple(struct plan *p, const json_t *f, const char *action, const char *key, const char *text)
+{
+	int created;
+	struct group *g = group_get(p, action, key, &created);
+	address(g, f);
+	if (created)
+		sb_puts(&g->text, text);
+}
+
+static void model_side(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split");
+	char buf[512];
+	if (is_kind(f, "overfitting")) {
+		snprintf(buf, sizeof buf, "Regularise or simplify the model (stronger L2 or dropout, shallower trees, early "
+			 "stopping): it scores %.3f on train but %.3f on test.", evest(f, "train"), evest(f, "test"));
+		simple(p, f, "regularize", "model", buf);
+		struct group *g = find_group(p, "regularize", "model");
+		set_gain(g, evest(f, "gap"), "at most the train-test gap");
+	} else if (is_kind(f, "leakage")) {
+		const char *feature = subj(f, "feature");
+		snprintf(buf, sizeof buf, "Remove %s unless it is known at prediction time: alone it predicts the label with "
+			 "ROC-AUC %.3f, which real features rarely do.", feature ? feature : "the feature", evest(f, "auc"));
+		char *key = xasprintf("feature:%s", feature ? feature : "");
+		simple(p, f, "remove_feature", key, buf);
+		free(key);
+	} else if (is_kind(f, "miscalibration")) {
+		snprintf(buf, sizeof buf, "Recalibrate the model's probabilities (Platt scaling or isotonic regression on recent "
+			 "labelled data): expected calibration error %.3f on %s.", evest(f, "ece"), split ? split : "new data");
+		simple(p, f, "tune_training", "calibration", buf);
+	} else if (is_kind(f, "low_train_performance")) {
+		if (ev(f, "majority_rate"))
+			simple(p, f, "increase_capacity", "model", "Give the model more capacity or better features: on its own "
+				"training data it does no better than predicting the most frequent class.");
+		else
+			relabel(p, f);
+	} else if (is_kind(f, "capacity") || is_kind(f, "below_reference")) {
+		simple(p, f, "increase_capacity", "model", "Try a larger or different model: a probe trained on the same data "
+			"does better, so the data hold more than the model captures.");
+	} else if (is_kind(f, "sanity_check")) {
+		char *key = xasprintf("sanity:%s", subj(f, "slice") ? subj(f, "slice") : fstr(f, "id"));
+		snprintf(buf, sizeof buf, "Fix the training setup: %s", fstr(f, "title") ? fstr(f, "title") : "");
+		simple(p, f, "tune_training", key, buf);
+		free(key);
+	} else if (is_kind(f, "insufficient_data") || is_kind(f, "unlearnable_labels")) {
+		simple(p, f, "collect_data", "more", is_kind(f, "insufficient_data")
+			? "Collect more labelled data: the learning curve is still rising at the full training size."
+			: "Add more informative features: the label cannot be learnt well from the ones given.");
+	}
+}
+
+/* ---- order and output ---- */
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	if (x->sev != y->sev)
+		return x->sev < y->sev ? 1 : -1;
+	double gx = isnan(x->gain) ? -1 : x->gain, gy = isnan(y->gain) ? -1 : y->gain;
+	if (gx != gy)
+		return gx < gy ? 1 : -1;
+	int ra = action_rank(x->action), rb = action_rank(y->action);
+	if (ra != rb)
+		return ra - rb;
+	/* the advice that settles more findings first */
+	size_t na = json_array_size(x->addresses), nb = json_array_size(y->addresses);
+	if (na != nb)
+		return na < nb ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+static void finish_text(struct group *g)
+{
+	if (!strcmp(g->action, "retrain_recent") || !strcmp(g->action, "reweight")) {
+		struct strbuf names;
+		sb_init(&names);
+		size_t i, k = 0;
+		json_t *v;
+		json_array_foreach(g->items, i, v)
+			sb_printf(&names, "%s%s", k++ ? ", " : "", json_string_value(v));
+		if (!strcmp(g->action, "reweight") && !g->text.len) {
+			const char *split = strchr(g->key, ':') + 1;
+			sb_printf(&g->text, "Reweight training rows toward %s's distribution of %s (importance weights), or "
+					    "retrain once its labels arrive: %s moved but no loss of performance is measured yet.",
+				  split, names.len ? names.data : "the drifted features", k == 1 ? "it" : "they");
+		} else if (k) {
+			sb_printf(&g->text, " %s drifted.", names.data);
+		}
+		if (g->slice)
+			sb_printf(&g->text, " It errs most where %s.", g->slice);
+		sb_free(&names);
+	}
+	if (!strcmp(g->key, "sampling:test") && json_array_size(g->items)) {
+		sb_puts(&g->text, " Features that differ: ");
+		size_t i;
+		json_t *v;
+		json_array_foreach(g->items, i, v)
+			sb_printf(&g->text, "%s%s", i ? ", " : "", json_string_value(v));
+		sb_putc(&g->text, '.');
+	}
+	if (g->extra.len)
+		sb_puts(&g->text, g->extra.data);
+}
+
+json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx)
+{
+	struct plan p = {.ctx = ctx};
+	/* Passes in a fixed order, so that the finding that names a group's main
+	 * problem creates it and the symptoms join it. */
+	static const char *const passes[][6] = {
+		{"pipeline_change", NULL},
+		{"data_quality", NULL},
+		{"leakage", NULL},
+		{"performance_drop", NULL},
+		{"time_degradation", "concept_drift", "label_shift", "importance_shift", NULL},
+		{"data_drift", NULL},
+		{"feature_reliance", NULL},
+		{"weak_segment", "underrepresented_slice", NULL},
+		{"error_slice", NULL},
+		{"misaligned_metric", NULL},
+		{"label_noise", "confident_errors", NULL},
+		{"overfitting", "low_train_performance", "miscalibration", "capacity", "below_reference", NULL},
+		{"sanity_check", "insufficient_data", "unlearnable_labels", NULL},
+	};
+	for (size_t pass = 0; pass < sizeof passes / sizeof passes[0]; pass++) {
+		size_t i;
+		json_t *f;
+		json_array_foreach(findings, i, f) {
+			const char *kind = fstr(f, "kind");
+			int in_pass = 0;
+			for (int k = 0; kind && passes[pass][k]; k++)
+				in_pass |= !strcmp(passes[pass][k], kind);
+			if (!in_pass)
+				continue;
+			if (is_kind(f, "pipeline_change"))
+				fix_feed(&p, f);
+			else if (is_kind(f, "data_quality"))
+				subj(f, "feature") ? fix_feed(&p, f) : split_problem(&p, f);
+			else if (is_kind(f, "performance_drop"))
+				drop(&p, f);
+			else if (is_kind(f, "time_degradation") || is_kind(f, "concept_drift") || is_kind(f, "label_shift") ||
+				 is_kind(f, "importance_shift"))
+				recent_symptom(&p, f);
+			else if (is_kind(f, "data_drift"))
+				drift(&p, f);
+			else if (is_kind(f, "feature_reliance"))
+				reliance(&p, f);
+			else if (is_kind(f, "weak_segment") || is_kind(f, "underrepresented_slice") || is_kind(f, "error_slice"))
+				collect(&p, f);
+			else if (is_kind(f, "misaligned_metric"))
+				threshold(&p, f);
+			else if (is_kind(f, "label_noise") || is_kind(f, "confident_errors"))
+				relabel(&p, f);
+			else
+				model_side(&p, f);
+		}
+	}
+	/* A split whose feeds broke: repair them first, and retrain only if it
+	 * still trails test afterwards (retraining on broken inputs would teach
+	 * the model the bug). The drop becomes the repairs' upper bound. */
+	for (size_t i = 0; i < p.n; i++) {
+		struct group *rg = &p.g[i];
+		if (strcmp(rg->action, "retrain_recent"))
+			continue;
+		const char *split = strchr(rg->key, ':') + 1;
+		int broken = 0;
+		for (size_t j = 0; j < p.n; j++) {
+			struct group *fg = &p.g[j];
+			if (strcmp(fg->action, "fix_pipeline") || !fg->split || strcmp(fg->split, split) || fg->sev < SEV_HIGH)
+				continue;
+			broken = 1;
+			if (!isnan(rg->gain)) {
+				char *basis = xasprintf("at most the drop from test to %s, shared by the repairs of its feeds", split);
+				set_gain(fg, rg->gain, basis);
+				free(basis);
+			}
+		}
+		if (broken) {
+			struct strbuf t;
+			sb_init(&t);
+			sb_printf(&t, "After the %s feeds are fixed, if %s still trails test: r", split, split);
+			sb_puts(&t, rg->text.data + (rg->text.len && rg->text.data[0] == 'R'));
+			sb_free(&rg->text);
+			rg->text = t;
+			rg->gain = NAN;
+			free(rg->gain_basis);
+			rg->gain_basis = NULL;
+		}
+	}
+	for (size_t i = 0; i < p.n; i++)
+		finish_text(&p.g[i]);
+	/* advice that addresses only informational findings is noise */
+	size_t kept = 0;
+	for (size_t i = 0; i < p.n; i++) {
+		if (p.g[i].sev == SEV_INFO || !p.g[i].text.len)
+			group_free(&p.g[i]);
+		else
+			p.g[kept++] = p.g[i];
+	}
+	p.n = kept;
+	if (p.n)
+		qsort(p.g, p.n, sizeof *p.g, group_cmp);
+
+	json_t *out = json_object(), *list = json_array(), *by = json_object();
+	for (size_t i = 0; i < p.n; i++) {
+		struct group *g = &p.g[i];
+		struct hash64 h;
+		hash64_init(&h);
+		hash64_update(&h, g->action, strlen(g->action) + 1);
+		hash64_update(&h, g->key, strlen(g->key) + 1);
+		char id[32];
+		snprintf(id, sizeof id, "M-%08llx", (unsigned long long)(hash64_final(&h) & 0xffffffffull));
+		json_t *m = json_object();
+		json_object_set_new(m, "id", json_string(id));
+		json_object_set_new(m, "action", json_string(g->action));
+		json_object_set_new(m, "text", json_string(g->text.data));
+		json_object_set_new(m, "addresses", json_incref(g->addresses));
+		json_object_set_new(m, "severity", json_string(severity_name(g->sev)));
+		json_object_set_new(m, "priority", json_integer((json_int_t)i + 1));
+		if (!isnan(g->gain)) {
+			json_t *e = json_object();
+			json_object_set_new(e, "metric", json_string(ctx->metric ? ctx->metric : ""));
+			json_object_set_new(e, "value", json_real(g->gain));
+			json_object_set_new(e, "basis", json_string(g->gain_basis ? g->gain_basis : ""));
+			json_object_set_new(m, "expected_gain", e);
+		}
+		if (g->rows >= 0) {
+			json_t *s = json_object();
+			json_object_set_new(s, "rows", json_integer(g->rows));
+			json_object_set_new(s, "rule", json_string(g->rows_rule ? g->rows_rule : ""));
+			json_object_set_new(m, "size", s);
+		}
+		json_array_append_new(list, m);
+		size_t k;
+		json_t *fid;
+		json_array_foreach(g->addresses, k, fid) {
+			const char *s = json_string_value(fid);
+			json_t *arr = json_object_get(by, s);
+			if (!arr) {
+				arr = json_array();
+				json_object_set_new(by, s, arr);
+			}
+			json_array_append_new(arr, json_string(id));
+		}
+		group_free(g);
+	}
+	free(p.g);
+	json_object_set_new(out, "mitigations", list);
+	json_object_set_new(out, "by_finding", by);
+	json_object_set_new(out, "rules", json_string(
+		"Each finding kind maps to one action; findings one action settles share a mitigation (a split's drop, "
+		"drift and time degradation -> retrain on recent data; a feed's unit change, missing values and the drift "
+		"they cause -> fix the feed; a slice inside a weak segment -> that segment's data collection). Ordered by "
+		"the highest severity addressed, then expected gain (an upper bound from the evidence: the drop, the "
+		"threshold gain measured on test, a segment's gap times its share), then fix the data before the model. "
+		"Rows to collect: the larger of doubling the slice's training rows and bringing its share of train up to "
+		"its share of the split where it fails. Advice addressing only informational findings is left out. "
+		"measured_effect needs the probe engine and is not given."));
+	return out;
+}

@@ -1,0 +1,44 @@
+/* plan.h - step 4: from findings to mitigations.
+ *
+ * Pure JSON in, JSON out (no files), so the rules can be tested on findings
+ * written by hand. Each finding kind maps to one of DESIGN's actions; findings
+ * that one action would settle share one mitigation (every symptom of a
+ * drifted split goes to "retrain on recent data", every problem of one feed to
+ * "fix the feed"). A mitigation is
+ *   {"id": "M-xxxxxxxx", "action", "text": a sentence for a stakeholder,
+ *    "addresses": [finding ids], "severity": the highest addressed,
+ *    "priority": 1.., "expected_gain": {"metric", "value", "basis"} (where the
+ *    evidence gives one), "size": {"rows", "rule"} (collect_data)}
+ * and the list is ordered by severity, then expected gain, then a fixed order
+ * of actions (fix the data before the model: fix_pipeline, remove_feature,
+ * retrain_recent, relabel, change_metric_or_threshold, collect_data,
+ * regularize, reweight, tune_training, increase_capacity). The id hashes the
+ * action and its subject, so the same advice keeps its id from night to night.
+ *
+ * measured_effect (retraining a probe with the action applied) is left out:
+ * the probe engine is not wired in yet. */
+#ifndef MLA_PLAN_H
+#define MLA_PLAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct plan_ctx {
+	const char *metric;        /* the chosen metric */
+	long long train_rows;      /* rows of train (for "collect N rows"), -1 unknown */
+	const json_t *quality;     /* ingest/quality.json or NULL: train counts of segment values */
+};
+
+/** Mitigations for `findings` (an array of finding objects from every stage).
+ * Returns {"mitigations": [...], "by_finding": {finding id: [mitigation ids]},
+ * "rules": text}. Caller owns (json_decref). */
+json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx);
+
+/** Rows to collect for a slice with `train_rows` rows in train, holding
+ * `split_share` of the split where it fails, when train has `train_total`
+ * rows: the larger of doubling its training rows and bringing its share of
+ * train up to its share of the split, rounded up to two significant digits
+ * (at least 100). The rule is the one the mitigation text states. */
+long long plan_rows_to_collect(long long train_rows, double split_share, long long train_total);
+
+#endif

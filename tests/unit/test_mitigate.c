@@ -1,0 +1,301 @@
+/* test_mitigate.c - the rules from findings to mitigations (plan.c) on
+ * findings written here, the rows-to-collect rule, stable ids, and the
+ * mitigate stage's output on a synth run (MLAUDIT_BIN). */
+#include <check.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pipeline/util.h"
+#include "stages/mitigate/plan.h"
+
+static json_t *parse(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	ck_assert_msg(j != NULL, "%d: %s", e.line, e.text);
+	return j;
+}
+
+/* A night of a model whose current feed broke: income in thousands, a drop on
+ * current, income's drift (explained by the unit change), a weak segment, a
+ * threshold that would help, overfitting, leakage, an informational finding. */
+static const char *night =
+	"["
+	"{\"id\": \"F-unit\", \"step\": 2, \"kind\": \"pipeline_change\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"current\", \"feature\": \"income\", \"rows\": 1000},"
+	" \"evidence\": {\"change\": \"unit change\", \"factor\": 1000, \"median_train\": 3500, \"median_split\": 3500000}},"
+	"{\"id\": \"F-drop\", \"step\": 1, \"kind\": \"performance_drop\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"current\", \"rows\": 1000},"
+	" \"evidence\": {\"metric\": \"accuracy\", \"test\": {\"value\": 0.83, \"n\": 1000},"
+	"  \"current\": {\"value\": 0.63, \"n\": 1000}, \"gap\": {\"value\": 0.2, \"n\": 2000}}},"
+	"{\"id\": \"F-drift\", \"step\": 3, \"kind\": \"data_drift\", \"severity\": \"low\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"current\", \"feature\": \"income\", \"rows\": 1000},"
+	" \"evidence\": {\"psi\": 8.3, \"explained_by\": \"unit change (pipeline_change finding)\"}},"
+	"{\"id\": \"F-x1\", \"step\": 3, \"kind\": \"data_drift\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"current\", \"feature\": \"x1\", \"rows\": 1000}, \"evidence\": {\"psi\": 0.2}},"
+	"{\"id\": \"F-west\", \"step\": 1, \"kind\": \"weak_segment\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"test\", \"segment\": \"region=west\", \"rows\": 100},"
+	" \"evidence\": {\"metric\": \"accuracy\", \"segment\": {\"value\": 0.6, \"n\": 100},"
+	"  \"rest\": {\"value\": 0.83, \"n\": 900}, \"gap\": 0.23}},"
+	"{\"id\": \"F-westslice\", \"step\": 2, \"kind\": \"error_slice\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"test\", \"slice\": \"region=west and x5 < 40\", \"rows\": 40},"
+	" \"evidence\": {\"error_rate\": {\"value\": 0.6}, \"rest_error_rate\": {\"value\": 0.17}, \"train_rows\": 150,"
+	"  \"split_share\": 0.04}},"
+	"{\"id\": \"F-thr\", \"step\": 1, \"kind\": \"misaligned_metric\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"test\", \"slice\": \"decision threshold\", \"rows\": 1000},"
+	" \"evidence\": {\"metric\": \"f1\", \"at\": 0.5, \"best\": 0.31, \"value_at\": 0.70, \"value_best\": 0.74}},"
+	"{\"id\": \"F-over\", \"step\": 1, \"kind\": \"overfitting\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"test\", \"rows\": 1000},"
+	" \"evidence\": {\"train\": {\"value\": 0.95}, \"test\": {\"value\": 0.83}, \"gap\": {\"value\": 0.12}}},"
+	"{\"id\": \"F-leak\", \"step\": 3, \"kind\": \"leakage\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"feature\": \"closed_date\", \"rows\": 4000},"
+	" \"evidence\": {\"auc\": {\"value\": 0.99, \"n\": 4000}}},"
+	"{\"id\": \"F-info\", \"step\": 1, \"kind\": \"confident_errors\", \"severity\": \"info\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"test\", \"rows\": 3}, \"evidence\": {}}"
+	"]";
+
+static const char *quality =
+	"{\"splits\": {\"train\": {\"rows\": 4000, \"columns\": [{\"name\": \"region\", \"top\": ["
+	"{\"value\": \"north\", \"count\": 1600}, {\"value\": \"west\", \"count\": 400}]}]}}}";
+
+static json_t *mitigation(json_t *plan, const char *action, size_t nth)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(plan, "mitigations"), i, m)
+		if (!strcmp(json_string_value(json_object_get(m, "action")), action) && nth-- == 0)
+			return m;
+	return NULL;
+}
+
+static int addresses(const json_t *m, const char *id)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(m, "addresses"), i, v)
+		if (!strcmp(json_string_value(v), id))
+			return 1;
+	return 0;
+}
+
+static const char *text(const json_t *m)
+{
+	return json_string_value(json_object_get(m, "text"));
+}
+
+START_TEST(rows_to_collect_rule)
+{
+	/* doubling wins: 400 train rows of a slice that is 10% of both */
+	ck_assert_int_eq(plan_rows_to_collect(400, 0.10, 4000), 400);
+	/* share wins: 100 rows (2.5% of train) but 10% of the split: (400 - 100) / 0.9 = 333.3 -> 340 */
+	ck_assert_int_eq(plan_rows_to_collect(100, 0.10, 4000), 340);
+	/* absent from train: N = share T / (1 - share) = 0.06 * 1e6 / 0.94 = 63829.8 -> 64000 */
+	ck_assert_int_eq(plan_rows_to_collect(0, 0.06, 1000000), 64000);
+	/* unknown train rows and share: the floor */
+	ck_assert_int_eq(plan_rows_to_collect(-1, 0, -1), 100);
+	/* 4,020 doubled rounds up to two significant digits */
+	ck_assert_int_eq(plan_rows_to_collect(4020, 0.1, 40000), 4100);
+}
+END_TEST
+
+START_TEST(findings_map_to_actions)
+{
+	json_t *f = parse(night), *q = parse(quality);
+	struct plan_ctx ctx = {.metric = "accuracy", .train_rows = 4000, .quality = q};
+	json_t *plan = plan_mitigations(f, &ctx);
+	json_t *list = json_object_get(plan, "mitigations");
+
+	/* the broken feed first; the drift it causes joins it; the drop is its upper bound */
+	json_t *first = json_array_get(list, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(first, "action")), "fix_pipeline");
+	ck_assert_msg(strstr(text(first), "income") && strstr(text(first), "1000x"), "%s", text(first));
+	ck_assert(addresses(first, "F-unit") && addresses(first, "F-drift"));
+	ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(first, "expected_gain"), "value")), 0.2, 1e-12);
+
+	/* retraining waits for the fix, and carries the drop and the other drift */
+	json_t *rt = mitigation(plan, "retrain_recent", 0);
+	ck_assert_ptr_nonnull(rt);
+	ck_assert(addresses(rt, "F-drop") && addresses(rt, "F-x1") && !addresses(rt, "F-drift"));
+	ck_assert_msg(strstr(text(rt), "After the current feeds are fixed") && strstr(text(rt), "x1 drifted"), "%s", text(rt));
+
+	/* leakage: remove the feature */
+	json_t *rm = mitigation(plan, "remove_feature", 0);
+	ck_assert(rm && addresses(rm, "F-leak") && strstr(text(rm), "closed_date"));
+
+	/* the weak segment: collect rows, sized by the rule; its slice joins it */
+	json_t *cd = mitigation(plan, "collect_data", 0);
+	ck_assert(cd && addresses(cd, "F-west") && addresses(cd, "F-westslice"));
+	/* train has 400 west rows, 10% of test: doubling (400) beats (400 - 400) / 0.9 */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(cd, "size"), "rows")), 400);
+	ck_assert_msg(strstr(text(cd), "Collect about 400 more labelled rows where region=west"), "%s", text(cd));
+	ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(cd, "expected_gain"), "value")), 0.023, 1e-12);
+
+	/* threshold: the sentence names both thresholds and the gain */
+	json_t *th = mitigation(plan, "change_metric_or_threshold", 0);
+	ck_assert(th && strstr(text(th), "0.50 to 0.31") && strstr(text(th), "0.700 to 0.740"));
+	ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(th, "expected_gain"), "value")), 0.04, 1e-12);
+
+	json_t *rg = mitigation(plan, "regularize", 0);
+	ck_assert(rg && addresses(rg, "F-over") && strstr(text(rg), "0.950 on train but 0.830 on test"));
+
+	/* informational findings get no advice */
+	ck_assert_ptr_null(json_object_get(json_object_get(plan, "by_finding"), "F-info"));
+
+	/* order: severity, then gain; priorities count up; by_finding inverts addresses */
+	size_t i;
+	json_t *m;
+	int prev = 4;
+	double prev_gain = INFINITY;
+	json_array_foreach(list, i, m) {
+		ck_assert_int_eq(json_integer_value(json_object_get(m, "priority")), (json_int_t)i + 1);
+		const char *s = json_string_value(json_object_get(m, "severity"));
+		int sev = !strcmp(s, "high") ? 3 : !strcmp(s, "medium") ? 2 : !strcmp(s, "low") ? 1 : 0;
+		ck_assert_int_le(sev, prev);
+		json_t *g = json_object_get(json_object_get(m, "expected_gain"), "value");
+		double gain = g ? json_real_value(g) : -1;
+		if (sev == prev)
+			ck_assert(gain <= prev_gain);
+		prev_gain = gain;
+		prev = sev;
+		size_t k;
+		json_t *fid;
+		json_array_foreach(json_object_get(m, "addresses"), k, fid) {
+			json_t *back = json_object_get(json_object_get(plan, "by_finding"), json_string_value(fid));
+			ck_assert_ptr_nonnull(back);
+			int found = 0;
+			size_t b;
+			json_t *mid;
+			json_array_foreach(back, b, mid)
+				found |= !strcmp(json_string_value(mid), json_string_value(json_object_get(m, "id")));
+			ck_assert(found);
+		}
+		ck_assert(strncmp(json_string_value(json_object_get(m, "id")), "M-", 2) == 0);
+	}
+	json_decref(plan);
+	json_decref(f);
+	json_decref(q);
+}
+END_TEST
+
+START_TEST(ids_are_stable)
+{
+	json_t *f = parse(night);
+	struct plan_ctx ctx = {.metric = "accuracy", .train_rows = 4000, .quality = NULL};
+	json_t *a = plan_mitigations(f, &ctx);
+	/* another night: other row counts and numbers, same subjects */
+	json_t *fb = json_deep_copy(f);
+	size_t i;
+	json_t *x;
+	json_array_foreach(fb, i, x)
+		json_object_set_new(json_object_get(x, "subject"), "rows", json_integer(777));
+	json_t *b = plan_mitigations(fb, &ctx);
+	json_t *ma, *mb;
+	size_t n = json_array_size(json_object_get(a, "mitigations"));
+	ck_assert_uint_eq(n, json_array_size(json_object_get(b, "mitigations")));
+	json_array_foreach(json_object_get(a, "mitigations"), i, ma) {
+		int found = 0;
+		size_t k;
+		json_array_foreach(json_object_get(b, "mitigations"), k, mb)
+			found |= !strcmp(json_string_value(json_object_get(ma, "id")), json_string_value(json_object_get(mb, "id")));
+		ck_assert(found);
+	}
+	/* no findings, no mitigations */
+	json_t *empty = json_array(), *c = plan_mitigations(empty, &ctx);
+	ck_assert_uint_eq(json_array_size(json_object_get(c, "mitigations")), 0);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(f);
+	json_decref(fb);
+	json_decref(empty);
+}
+END_TEST
+
+/* ---- the stage on a synth run ---- */
+
+static int run_bin(const char *const *args)
+{
+	const char *b = getenv("MLAUDIT_BIN");
+	ck_assert_msg(b && *b, "MLAUDIT_BIN is not set (run the tests with make test)");
+	const char *argv[16];
+	int argc = 0;
+	argv[argc++] = b;
+	for (; *args && argc < 15; args++)
+		argv[argc++] = *args;
+	argv[argc] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+START_TEST(stage_writes_schema_shaped_mitigations)
+{
+	char tmpl[] = "/tmp/mla-mit-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	ck_assert_ptr_nonnull(dir);
+	char *data = path_join(dir, "data"), *out = path_join(dir, "out"), *ini = path_join(data, "audit.ini");
+	const char *synth[] = {"synth", "weak-segment", "--out", data, "--rows", "4000", "--seed", "2", NULL};
+	ck_assert_int_eq(run_bin(synth), 0);
+	const char *audit[] = {"run", ini, "--out", out, "--quiet", NULL};
+	int st = run_bin(audit);
+	ck_assert(st == 0 || st == 1);
+	char *mp = path_join(out, "latest/mitigate/mitigations.json");
+	json_error_t e;
+	json_t *m = json_load_file(mp, 0, &e);
+	ck_assert_msg(m != NULL, "%s: %s", mp, e.text);
+	json_t *list = json_object_get(m, "mitigations");
+	ck_assert(json_array_size(list) >= 1);
+	static const char *const actions[] = {"collect_data", "relabel", "retrain_recent", "reweight", "remove_feature",
+					      "regularize", "increase_capacity", "change_metric_or_threshold",
+					      "fix_pipeline", "tune_training", NULL};
+	size_t i;
+	json_t *x;
+	int west = 0;
+	json_array_foreach(list, i, x) {
+		/* $defs.mitigation: id, action (enum), text, addresses */
+		ck_assert(json_is_string(json_object_get(x, "id")) && json_is_string(json_object_get(x, "text")));
+		ck_assert(json_array_size(json_object_get(x, "addresses")) >= 1);
+		const char *a = json_string_value(json_object_get(x, "action"));
+		int known = 0;
+		for (int k = 0; actions[k]; k++)
+			known |= !strcmp(actions[k], a);
+		ck_assert_msg(known, "action %s", a);
+		west |= !strcmp(a, "collect_data") && strstr(json_string_value(json_object_get(x, "text")), "region=west");
+	}
+	ck_assert_msg(west, "no collect_data for region=west");
+	json_decref(m);
+	free(mp);
+	free(data);
+	free(out);
+	free(ini);
+	remove_tree(dir);
+}
+END_TEST
+
+Suite *mitigate_suite(void)
+{
+	Suite *s = suite_create("mitigate");
+	TCase *tc = tcase_create("mitigate");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, rows_to_collect_rule);
+	tcase_add_test(tc, findings_map_to_actions);
+	tcase_add_test(tc, ids_are_stable);
+	tcase_add_test(tc, stage_writes_schema_shaped_mitigations);
+	suite_add_tcase(s, tc);
+	return s;
+}
