@@ -6,7 +6,7 @@
 set -eu
 
 packages="gcc make pkg-config zlib1g-dev libjansson-dev libxlsxwriter-dev libcmark-gfm-dev
-libcmark-gfm-extensions-dev gnuplot-nox check libsubunit-dev unzip"
+libcmark-gfm-extensions-dev gnuplot-nox check libsubunit-dev unzip chromium libxml2-utils"
 
 missing=""
 for p in $packages; do

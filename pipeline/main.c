@@ -1,7 +1,9 @@
 /* main.c - the command line: run, demo, synth, --help, --version.
  * The only place that turns a recorded error into an exit status. */
 #include "config.h"
+#include "diff.h"
 #include "fleet.h"
+#include "history.h"
 #include "log.h"
 #include "runner.h"
 #include "synth.h"
@@ -26,6 +28,10 @@ static void usage(FILE *f)
 		"  mlaudit run AUDIT.ini [--key VALUE]...   audit with a config file (flags override it)\n"
 		"  mlaudit run --train F --label COL [--key VALUE]...\n"
 		"  mlaudit demo [--out DIR]                 audit the bundled demo data, print where the report is\n"
+		"  mlaudit run A.ini B.ini|DIR... [--jobs N] [--fleet-out DIR]\n"
+		"                                           audit several models; DIR/fleet.html lists them\n"
+		"  mlaudit diff RUN_A RUN_B [--format text|md|json]\n"
+		"                                           findings new, resolved, worsened; exit 1 if worse\n"
 		"  mlaudit synth SCENARIO --out DIR [--rows N] [--seed S] [--features K] [--gzip]\n"
 		"                                           write a dataset with a planted defect\n"
 		"  mlaudit --help | --version\n\n"
@@ -152,8 +158,8 @@ static int run_one(struct audit_config *cfg, const char *ini, int argc, char **a
 			run_dir = path_join(cfg->out, skipped);
 			log_info("unchanged since run %s: skipped (--force reruns it)", skipped);
 			status = run_status(cfg, run_dir);
-		} else if (runner_run(cfg, &run_dir) == 0)
-			status = run_status(cfg, run_dir);
+		} else if (runner_run(cfg, &run_dir) == 0 && history_write(cfg->out) == 0)
+			status = run_status(cfg, run_dir);   /* the history page is written under the lock */
 		close(lock);
 	}
 	if (result_fd >= 0) {
@@ -464,8 +470,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "synth")) {
 		status = cmd_synth(argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "diff")) {
-		ERR_INPUT("'mlaudit diff' is not built yet (see README, 'What is not built yet')");
-		status = fail_exit();
+		status = diff_main(argc - 2, argv + 2);
+		if (status >= MLA_EINPUT)
+			status = fail_exit();
 	} else {
 		ERR_INPUT("unknown command '%s' (see mlaudit --help)", cmd);
 		status = fail_exit();

@@ -1,4 +1,4 @@
-/* escape.c - escaping data-derived text for markdown, HTML, XLSX and gnuplot data. */
+/* escape.c - escaping data-derived text for markdown, HTML, XLSX, XML and gnuplot data. */
 #include "escape.h"
 
 #include <string.h>
@@ -70,6 +70,44 @@ void escape_html(struct strbuf *out, const char *s)
 		case '\'': sb_puts(out, "&#39;"); break;
 		default: sb_putc(out, *p);
 		}
+	}
+}
+
+void escape_xml(struct strbuf *out, const char *s)
+{
+	if (!s)
+		return;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (n == 0) {
+			sb_puts(out, replacement_char);
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			/* U+FFFE and U+FFFF are valid UTF-8 but not XML characters */
+			int nonchar = n == 3 && p[0] == 0xEF && p[1] == 0xBF && p[2] >= 0xBE;
+			if (nonchar)
+				sb_puts(out, replacement_char);
+			else
+				sb_putn(out, (const char *)p, n);
+			p += n;
+			continue;
+		}
+		switch (*p) {
+		case '&': sb_puts(out, "&amp;"); break;
+		case '<': sb_puts(out, "&lt;"); break;
+		case '>': sb_puts(out, "&gt;"); break;
+		case '"': sb_puts(out, "&quot;"); break;
+		case '\'': sb_puts(out, "&apos;"); break;
+		case '\t': sb_puts(out, "&#9;"); break;
+		case '\n': sb_puts(out, "&#10;"); break;
+		case '\r': sb_puts(out, "&#13;"); break;
+		default:
+			sb_putc(out, *p < 0x20 || *p == 0x7F ? ' ' : (char)*p);
+		}
+		p++;
 	}
 }
 

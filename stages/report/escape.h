@@ -3,7 +3,7 @@
  * Every string that comes from the user's data (column names, category values,
  * class names, file names) passes through exactly one of these before it
  * reaches an output: markdown (which cmark then HTML-escapes), HTML text, an
- * XLSX cell, or a gnuplot data file. Nothing data-derived is ever written into
+ * XLSX cell, XML (junit.xml), or a gnuplot data file. Nothing data-derived is ever written into
  * gnuplot command text or an XLSX formula. */
 #ifndef MLA_ESCAPE_H
 #define MLA_ESCAPE_H
@@ -34,6 +34,14 @@ char *escape_xlsx(const char *s);
  * to `max_chars` characters with "..." appended. The field only ever reaches
  * gnuplot as data (xticlabels), never as command text. */
 void escape_gnuplot_field(struct strbuf *out, const char *s, size_t max_chars);
+
+/** Append `s` for XML 1.0 text or a quoted attribute (junit.xml): & < > " '
+ * become entities, tab, CR and LF become character references (so an
+ * attribute keeps them: a parser would fold a raw newline to a space), other
+ * control characters (which XML 1.0 cannot hold at all) become spaces, and
+ * invalid UTF-8 bytes become U+FFFD (a parser would reject the file). NULL
+ * appends nothing. */
+void escape_xml(struct strbuf *out, const char *s);
 
 /** Append the standard base64 encoding (with padding) of data[0..len). */
 void escape_base64(struct strbuf *out, const unsigned char *data, size_t len);

@@ -15,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Render GFM markdown to an HTML fragment. NULL with an internal error
- * recorded. Caller frees with free() (cmark's default allocator). */
-static char *render_markdown(const char *markdown)
+char *report_render_markdown(const char *markdown)
 {
 	cmark_gfm_core_extensions_ensure_registered();
 	cmark_syntax_extension *table = cmark_find_syntax_extension("table");
@@ -40,7 +38,7 @@ static char *render_markdown(const char *markdown)
 
 int html_write(const struct report_model *m, const char *markdown)
 {
-	char *body = render_markdown(markdown);
+	char *body = report_render_markdown(markdown);
 	if (!body)
 		return -1;
 	char *page = tmpl_load("page.html");

@@ -27,6 +27,7 @@ struct report_model {
 	const char *mode;         /* "model" or "data" */
 	const char *backend;      /* from run.json */
 	const char *verdict;      /* "pass", "warn" or "fail" */
+	enum severity fail_on;    /* the configuration's fail_on (high without a configuration) */
 	int counts[4];            /* findings per severity, indexed by enum severity */
 	char *plot_png[PLOT_COUNT]; /* file name under OUT/plots/, NULL when not drawn */
 	char *plot_note;          /* why some plots are missing (plain text), NULL when none are */
@@ -44,6 +45,15 @@ json_t *model_estimate(const struct report_model *m, const char *split, const ch
 /** The split compared against test: "current" when present, else the last
  * split after train and test (a current window), NULL when there is none. */
 const char *model_current_split(const struct report_model *m);
+/* The finding kinds of summary.schema.json, in its order. */
+struct model_kind {
+	const char *kind;
+	int section;              /* report section: 1, 2, 3, or 0 for the probes appendix */
+	const char *stage;        /* the stage folder whose analysis checks this kind; NULL: none yet */
+};
+extern const struct model_kind model_kinds[];
+extern const size_t model_nkinds;
+
 /** The section a finding belongs to: 1, 2, 3, or 0 for the probes appendix.
  * Known kinds go where DESIGN.md lists them (so ingest's data_quality and
  * pipeline_change land in step 2); unknown kinds follow their "step" field. */
@@ -96,5 +106,9 @@ int markdown_build(const struct report_model *m, struct strbuf *out);
 int html_write(const struct report_model *m, const char *markdown);
 /** Write OUT/report.xlsx. 0 or -1. */
 int xlsx_write(const struct report_model *m);
+/** Write OUT/junit.xml: one test case per finding kind, failed where a
+ * finding of that kind reaches fail_on, skipped where no analysis of the run
+ * checks the kind. 0 or -1. */
+int junit_write(const struct report_model *m);
 
 #endif

@@ -13,16 +13,12 @@
 #include "model.h"
 #include "escape.h"
 #include "template.h"
+#include "gnuplot.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 double plots_timeout_s = 60;
@@ -35,23 +31,6 @@ double plots_timeout_s = 60;
 static const char *const plot_files[PLOT_COUNT] = {"splits.png", "segments.png", "reliability.png", "confusion.png"};
 static const char *const plot_names[PLOT_COUNT] = {"metric per split", "metric per segment",
 						   "reliability diagram", "confusion matrix"};
-
-/* Axis names are fixed strings from this table, never the metric key itself,
- * so nothing from a file can reach the script text. */
-static const char *axis_name(const char *metric)
-{
-	static const char *const known[][2] = {
-		{"accuracy", "accuracy"}, {"balanced_accuracy", "balanced accuracy"},
-		{"precision", "precision"}, {"recall", "recall"}, {"f1", "F1"},
-		{"macro_precision", "macro precision"}, {"macro_recall", "macro recall"},
-		{"macro_f1", "macro F1"}, {"roc_auc", "ROC-AUC"}, {"pr_auc", "PR-AUC"},
-		{"log_loss", "log-loss"}, {"brier", "Brier score"}, {"ece", "ECE"},
-	};
-	for (size_t i = 0; metric && i < sizeof known / sizeof known[0]; i++)
-		if (!strcmp(metric, known[i][0]))
-			return known[i][1];
-	return "chosen metric";
-}
 
 /* a JSON string's text, "" for anything else */
 static const char *str_of(const json_t *j)
@@ -334,83 +313,6 @@ static int data_confusion(const struct report_model *m, const char *dir, int *dr
 	return rc;
 }
 
-/* ---- running gnuplot ---- */
-
-/* Full path of an executable: `prog` itself when it has a slash, else the
- * first match on PATH. NULL when none. Caller frees. */
-static char *find_program(const char *prog)
-{
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0 ? xstrdup(prog) : NULL;
-	const char *path = getenv("PATH");
-	if (!path)
-		path = "/usr/bin:/bin";
-	char *copy = xstrdup(path), *save = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char *full = path_join(*dir ? dir : ".", prog);
-		struct stat st;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
-			free(copy);
-			return full;
-		}
-		free(full);
-	}
-	free(copy);
-	return NULL;
-}
-
-enum gp_result { GP_OK, GP_MISSING, GP_FAILED, GP_TIMEOUT };
-
-/* Run `gnuplot -d plots.gp` in `dir` with output to dir/gnuplot.log, killing
- * it after plots_timeout_s seconds. */
-static enum gp_result run_gnuplot(const char *dir, int *status)
-{
-	const char *prog = getenv("MLAUDIT_GNUPLOT");
-	char *exe = find_program(prog && *prog ? prog : "gnuplot");
-	if (!exe)
-		return GP_MISSING;
-	char *log = path_join(dir, "gnuplot.log");
-	/* everything the child needs is prepared before fork: after it, only
-	 * async-signal-safe calls */
-	pid_t pid = fork();
-	if (pid < 0) {
-		free(exe);
-		free(log);
-		return GP_FAILED;
-	}
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (in < 0 || out < 0 || chdir(dir) != 0)
-			_exit(127);
-		dup2(in, 0);
-		dup2(out, 1);
-		dup2(out, 2);
-		/* -d: ignore the user's ~/.gnuplot, which could change the terminal */
-		char *const argv[] = {"gnuplot", "-d", "plots.gp", NULL};
-		execv(exe, argv);
-		_exit(127);
-	}
-	free(exe);
-	free(log);
-	double start = now_seconds();
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(*status) && WEXITSTATUS(*status) == 0 ? GP_OK : GP_FAILED;
-		if (r < 0 && errno != EINTR)
-			return GP_FAILED;
-		if (now_seconds() - start > plots_timeout_s) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-				;
-			return GP_TIMEOUT;
-		}
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-}
-
 static int append_plot(struct strbuf *script, const char *tmpl_name, const char *setup,
 		       const struct tmpl_var *extra, size_t nextra)
 {
@@ -447,7 +349,7 @@ int plots_draw(struct report_model *m)
 	char *setup = rc == 0 ? tmpl_load("plots_setup.gp") : NULL;
 	if (rc == 0 && !setup)
 		rc = -1;
-	const char *ylabel = axis_name(m->metric);
+	const char *ylabel = gnuplot_axis_name(m->metric);
 	if (rc == 0 && draw[PLOT_SPLITS]) {
 		struct tmpl_var v[] = {{"png", plot_files[PLOT_SPLITS]}, {"data", "splits.tsv"}, {"ylabel", ylabel}};
 		rc = append_plot(&script, "plot_splits.gp", setup, v, 3);
@@ -487,8 +389,7 @@ int plots_draw(struct report_model *m)
 		free(dir);
 		return 0;
 	}
-	int status = 0;
-	enum gp_result r = run_gnuplot(dir, &status);
+	enum gp_result r = gnuplot_run(dir, plots_timeout_s);
 	struct strbuf note;
 	sb_init(&note);
 	if (r == GP_MISSING)
@@ -531,6 +432,5 @@ int plots_draw(struct report_model *m)
 	m->plot_note = note.len ? sb_detach(&note) : NULL;
 	sb_free(&note);
 	free(dir);
-	(void)status;
 	return 0;
 }

@@ -44,26 +44,33 @@ const char *model_current_split(const struct report_model *m)
 	return last;
 }
 
-static const struct {
-	const char *kind;
-	int section;
-} kind_sections[] = {
-	{"low_train_performance", 1}, {"overfitting", 1}, {"performance_drop", 1},
-	{"weak_segment", 1}, {"confident_errors", 1}, {"below_reference", 1},
-	{"misaligned_metric", 1}, {"miscalibration", 1},
-	{"error_slice", 2}, {"time_degradation", 2}, {"data_quality", 2}, {"pipeline_change", 2},
-	{"underrepresented_slice", 3}, {"label_noise", 3}, {"data_drift", 3}, {"label_shift", 3},
-	{"concept_drift", 3}, {"leakage", 3}, {"feature_reliance", 3}, {"importance_shift", 3},
-	{"insufficient_data", 3}, {"unlearnable_labels", 3}, {"capacity", 3},
-	{"sanity_check", 0},
+/* Every finding kind of summary.schema.json (these strings are an interface),
+ * the report section it belongs to, and the stage whose analysis checks it in
+ * this version. junit.xml reports a kind as checked when that stage's folder is
+ * in the run, so a kind gets its stage here only once an analysis really
+ * produces it; NULL: nothing checks it yet. */
+const struct model_kind model_kinds[] = {
+	{"low_train_performance", 1, "evaluate"}, {"overfitting", 1, "evaluate"},
+	{"performance_drop", 1, "evaluate"}, {"weak_segment", 1, "evaluate"},
+	{"confident_errors", 1, "evaluate"}, {"below_reference", 1, NULL},
+	{"misaligned_metric", 1, "evaluate"}, {"miscalibration", 1, "evaluate"},
+	{"error_slice", 2, "rootcause"}, {"time_degradation", 2, "rootcause"},
+	{"data_quality", 2, "ingest"}, {"pipeline_change", 2, "ingest"},
+	{"underrepresented_slice", 3, NULL}, {"label_noise", 3, NULL},
+	{"data_drift", 3, "rootcause"}, {"label_shift", 3, "rootcause"},
+	{"concept_drift", 3, NULL}, {"leakage", 3, "rootcause"},
+	{"feature_reliance", 3, "rootcause"}, {"importance_shift", 3, NULL},
+	{"insufficient_data", 3, NULL}, {"unlearnable_labels", 3, NULL}, {"capacity", 3, NULL},
+	{"sanity_check", 0, NULL},
 };
+const size_t model_nkinds = sizeof model_kinds / sizeof model_kinds[0];
 
 int model_finding_section(const json_t *finding)
 {
 	const char *kind = json_string_value(json_object_get(finding, "kind"));
-	for (size_t i = 0; kind && i < sizeof kind_sections / sizeof kind_sections[0]; i++)
-		if (!strcmp(kind, kind_sections[i].kind))
-			return kind_sections[i].section;
+	for (size_t i = 0; kind && i < model_nkinds; i++)
+		if (!strcmp(kind, model_kinds[i].kind))
+			return model_kinds[i].section;
 	const json_t *step = json_object_get(finding, "step");
 	if (json_is_integer(step) && json_integer_value(step) >= 1 && json_integer_value(step) <= 3)
 		return (int)json_integer_value(step);
@@ -253,6 +260,7 @@ static int model_load(const struct stage_ctx *ctx, struct report_model *m)
 
 	/* Verdict: fail at or above fail_on, warn for anything from low up. */
 	enum severity fail_on = ctx->cfg ? ctx->cfg->fail_on : SEV_HIGH;
+	m->fail_on = fail_on;
 	int worst = -1;
 	for (size_t i = 0; i < json_array_size(m->findings); i++) {
 		int s = (int)finding_severity(json_array_get(m->findings, i));
@@ -309,6 +317,8 @@ int report_run(struct stage_ctx *ctx)
 		stage_progress(ctx, 0.8);
 		rc = xlsx_write(&m);
 	}
+	if (rc == 0)
+		rc = junit_write(&m);
 	if (rc == 0)
 		stage_progress(ctx, 1.0);
 	model_free(&m);

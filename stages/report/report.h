@@ -20,4 +20,10 @@ int report_run(struct stage_ctx *ctx);
  * (name, metric, fail_on). */
 void report_params(const struct audit_config *cfg, struct strbuf *out);
 
+/** Render GFM markdown (with the table extension) to an HTML fragment in
+ * cmark's safe mode: raw HTML is dropped and among data: URLs only images
+ * survive. The report and the history page both render through it. NULL with
+ * an internal error recorded; caller frees. */
+char *report_render_markdown(const char *markdown);
+
 #endif

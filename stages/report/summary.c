@@ -38,6 +38,9 @@ static int summary_json(const struct report_model *m)
 	json_object_set_new(s, "tool", json_string("mlaudit"));
 	json_object_set_new(s, "version", json_string(MLA_VERSION));
 	json_object_set_new(s, "run_id", json_string(m->run_id));
+	/* the model's name, for the history page and `mlaudit diff` (which read
+	 * only this file) */
+	json_object_set_new(s, "name", json_string(m->name));
 	json_object_set_new(s, "verdict", json_string(m->verdict));
 	if (!strcmp(m->mode, "model") || !strcmp(m->mode, "data"))
 		json_object_set_new(s, "mode", json_string(m->mode));
