@@ -211,6 +211,29 @@ static int load_mitigations(struct report_model *m)
 	return rc;
 }
 
+/* Findings live in the files of the stages that found them; the mitigate
+ * stage names the findings each action addresses. Join them here, so every
+ * finding in the report and in summary.json lists its mitigations. */
+static void link_mitigations(struct report_model *m)
+{
+	size_t i, j, k;
+	json_t *mi, *fid, *f;
+	json_array_foreach(m->mitigations, i, mi) {
+		json_array_foreach(json_object_get(mi, "addresses"), j, fid) {
+			json_array_foreach(m->findings, k, f) {
+				if (!json_equal(json_object_get(f, "id"), fid))
+					continue;
+				json_t *list = json_object_get(f, "mitigations");
+				if (!json_is_array(list)) {
+					list = json_array();
+					json_object_set_new(f, "mitigations", list);
+				}
+				json_array_append(list, json_object_get(mi, "id"));
+			}
+		}
+	}
+}
+
 static const char *string_or(const json_t *j, const char *fallback)
 {
 	const char *s = json_string_value(j);
@@ -249,6 +272,7 @@ static int model_load(const struct stage_ctx *ctx, struct report_model *m)
 
 	if (load_findings(m) != 0 || load_mitigations(m) != 0)
 		return -1;
+	link_mitigations(m);
 
 	const json_t *rcfg = json_object_get(m->run, "config");
 	m->name = ctx->cfg && ctx->cfg->name ? ctx->cfg->name : string_or(json_object_get(rcfg, "name"), "model");
