@@ -15,10 +15,9 @@ BASE    := -std=c11 -D_GNU_SOURCE -g -I. -DMLA_SOURCE_DIR='"$(CURDIR)"' $(WARN)
 LIBS    := -ljansson -lxlsxwriter -lcmark-gfm-extensions -lcmark-gfm -lz -lm -lpthread
 TLIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt) -lm
 
-# stages/probes/ is the probe engine, not wired into the pipeline yet
-SRC     := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(filter-out stages/probes/%,$(wildcard stages/*/*.c))
+SRC     := $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)) $(wildcard stages/*/*.c)
 MAIN    := pipeline/main.c
-TSRC    := $(filter-out tests/unit/test_probe.c,$(wildcard tests/unit/*.c))
+TSRC    := $(wildcard tests/unit/*.c)
 CUSRC   := $(wildcard cuda/*.cu)
 
 REL     := build/release
@@ -26,7 +25,25 @@ ASAN    := build/asan
 REL_CFLAGS  := $(BASE) -O2
 ASAN_CFLAGS := $(BASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps test check demo clean cuda-objects bench-ingest
+# ---- CUDA: compiled whenever nvcc exists, so CI catches CUDA compile errors without a GPU ----
+# The release build links the CUDA backend when nvcc exists (the binary then
+# picks the GPU at run time when a device answers, else the CPU); the sanitizer
+# build stays CPU-only.
+ifneq ($(NVCC),)
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+CUOBJ     := $(CUSRC:%.cu=$(REL)/%.o)
+REL_CFLAGS += -DMLA_HAVE_CUDA
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lstdc++ -ldl -lrt
+BACKENDS  := cpu, cuda ($(NVCC))
+$(REL)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O3 -arch=sm_90 -I. -DMLA_HAVE_CUDA -c $< -o $@
+else
+CUOBJ     :=
+CUDA_LIBS :=
+BACKENDS  := cpu (no nvcc on PATH or in /usr/local/cuda/bin)
+endif
+.PHONY: all deps test check demo clean cuda-objects bench-ingest gpu-check
 all: $(REL)/mlaudit cuda-objects
 
 deps:
@@ -37,11 +54,11 @@ $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(REL)/mlaudit: $(SRC:%.c=$(REL)/%.o) $(REL)/$(MAIN:.c=.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+$(REL)/mlaudit: $(SRC:%.c=$(REL)/%.o) $(REL)/$(MAIN:.c=.o) $(CUOBJ)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS) $(CUDA_LIBS)
 
-$(REL)/check_mlaudit: $(SRC:%.c=$(REL)/%.o) $(TSRC:%.c=$(REL)/%.o) | $(REL)/mlaudit
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS) $(TLIBS)
+$(REL)/check_mlaudit: $(SRC:%.c=$(REL)/%.o) $(TSRC:%.c=$(REL)/%.o) $(CUOBJ) | $(REL)/mlaudit
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS) $(CUDA_LIBS) $(TLIBS)
 
 # ---- sanitizer build (CPU only) ----
 $(ASAN)/%.o: %.c
@@ -54,22 +71,12 @@ $(ASAN)/mlaudit: $(SRC:%.c=$(ASAN)/%.o) $(ASAN)/$(MAIN:.c=.o)
 $(ASAN)/check_mlaudit: $(SRC:%.c=$(ASAN)/%.o) $(TSRC:%.c=$(ASAN)/%.o) | $(ASAN)/mlaudit
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS) $(TLIBS)
 
-# ---- CUDA: compiled whenever nvcc exists, so CI catches CUDA compile errors without a GPU ----
-ifneq ($(NVCC),)
-ifneq ($(CUSRC),)
-cuda-objects: $(CUSRC:%.cu=$(REL)/%.o)
-	@echo "backends built: cpu, cuda ($(NVCC))"
-$(REL)/%.o: %.cu
-	@mkdir -p $(dir $@)
-	$(NVCC) -O3 -arch=sm_90 -I. -c $< -o $@
-else
-cuda-objects:
-	@echo "backends built: cpu (nvcc found at $(NVCC); no CUDA kernels in this version yet)"
-endif
-else
-cuda-objects:
-	@echo "backends built: cpu (no nvcc on PATH or in /usr/local/cuda/bin)"
-endif
+cuda-objects: $(CUOBJ)
+	@echo "backends built: $(BACKENDS)"
+
+# The GPU check: parity and the probe sweep, built with gcc and nvcc only.
+gpu-check:
+	sh tests/gpu/run_gpu_checks.sh
 
 # ---- the two commands of the README, and the sanitizer run ----
 # MLAUDIT_BIN tells the end-to-end tests which binary to run.
