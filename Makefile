@@ -43,7 +43,7 @@ CUOBJ     :=
 CUDA_LIBS :=
 BACKENDS  := cpu (no nvcc on PATH or in /usr/local/cuda/bin)
 endif
-.PHONY: all deps test check demo clean cuda-objects bench-ingest gpu-check
+.PHONY: all deps test check demo clean cuda-objects bench-ingest bench-probes gpu-check
 all: $(REL)/mlaudit cuda-objects
 
 deps:
@@ -56,6 +56,12 @@ $(REL)/%.o: %.c
 
 $(REL)/mlaudit: $(SRC:%.c=$(REL)/%.o) $(REL)/$(MAIN:.c=.o) $(CUOBJ)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS) $(CUDA_LIBS)
+
+# The CPU/GPU parity test: its own binary, no fork (CUDA does not survive
+# fork), only the compute core; it prints SKIP and passes without a device.
+PROBE_CORE := pipeline/util.c stages/probes/probe_backend.c stages/probes/probe_cpu.c stages/probes/probe_cpu_simd.c
+$(REL)/parity: tests/gpu/parity.c $(PROBE_CORE:%.c=$(REL)/%.o) $(CUOBJ)
+	$(CC) $(REL_CFLAGS) -o $@ $^ -lm -lpthread $(CUDA_LIBS)
 
 $(REL)/check_mlaudit: $(SRC:%.c=$(REL)/%.o) $(TSRC:%.c=$(REL)/%.o) $(CUOBJ) | $(REL)/mlaudit
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS) $(CUDA_LIBS) $(TLIBS)
@@ -81,7 +87,8 @@ gpu-check:
 # ---- the two commands of the README, and the sanitizer run ----
 # MLAUDIT_BIN tells the end-to-end tests which binary to run.
 test: deps
-	@$(MAKE) --no-print-directory all $(REL)/check_mlaudit
+	@$(MAKE) --no-print-directory all $(REL)/check_mlaudit $(REL)/parity
+	$(REL)/parity
 	MLAUDIT_BIN=$(CURDIR)/$(REL)/mlaudit $(REL)/check_mlaudit
 
 check: deps
@@ -95,6 +102,9 @@ demo: deps
 
 bench-ingest: all
 	sh tests/bench/bench_ingest.sh
+
+bench-probes: all
+	sh tests/bench/bench_probe_sweep.sh
 
 clean:
 	rm -rf build
