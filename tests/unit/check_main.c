@@ -9,6 +9,7 @@ Suite *metrics_suite(void);
 Suite *synth_suite(void);
 Suite *report_suite(void);
 Suite *probe_suite(void);
+Suite *sanity_suite(void);
 Suite *pipeline_suite(void);
 Suite *e2e_suite(void);
 Suite *ops_suite(void);
@@ -19,7 +20,7 @@ Suite *probes_stage_suite(void);
 int main(void)
 {
 	Suite *(*const suites[])(void) = {csv_suite, ingest_suite, stats_suite, metrics_suite, synth_suite,
-					  report_suite, probe_suite, pipeline_suite, e2e_suite, ops_suite, rootcause_suite,
+					  report_suite, probe_suite, sanity_suite, pipeline_suite, e2e_suite, ops_suite, rootcause_suite,
 					  mitigate_suite, probes_stage_suite};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
