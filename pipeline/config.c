@@ -79,6 +79,7 @@ const struct config_key config_keys[] = {
 	{"keep", "N", "run folders to keep in the output folder; older ones are removed after a good run (default 60)"},
 	{"log", "FILE", "also append the progress lines (timestamped) to FILE"},
 	{"backend", "auto|cpu|cuda", "probe backend (default auto)"},
+	{"probes", "quick|standard|thorough", "work the reference probes may do: rows trained on (20k, 100k, all) and widths (default standard)"},
 	{"force", NULL, "rerun every stage even when its inputs are unchanged"},
 	{"quiet", NULL, "print only errors"},
 	{"verbose", NULL, "print more detail"},
@@ -105,6 +106,7 @@ void config_init(struct audit_config *c)
 	c->test_size = 0.25;
 	c->seed = 1;
 	c->backend = xstrdup("auto");
+	c->probes = xstrdup("standard");
 	c->keep = 60;
 }
 
@@ -112,7 +114,7 @@ void config_free(struct audit_config *c)
 {
 	char **strs[] = {&c->config_path, &c->name, &c->train, &c->test, &c->label, &c->positive,
 			 &c->id, &c->pred, &c->proba, &c->proba_prefix, &c->time, &c->weight,
-			 &c->metric, &c->out, &c->backend, &c->log};
+			 &c->metric, &c->out, &c->backend, &c->log, &c->probes};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -229,6 +231,11 @@ int config_set(struct audit_config *c, const char *key, const char *value, const
 		if (strcmp(value, "auto") && strcmp(value, "cpu") && strcmp(value, "cuda"))
 			return ERR_INPUT("%s: backend must be auto, cpu or cuda; got '%s'", where, value);
 		return set_string(&c->backend, value);
+	}
+	if (!strcmp(key, "probes")) {
+		if (strcmp(value, "quick") && strcmp(value, "standard") && strcmp(value, "thorough"))
+			return ERR_INPUT("%s: probes must be quick, standard or thorough; got '%s'", where, value);
+		return set_string(&c->probes, value);
 	}
 	if (!strcmp(key, "max_bad_numeric"))
 		return parse_share(&c->max_bad_numeric, key, value, where, 0, 1);

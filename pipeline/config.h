@@ -53,6 +53,7 @@ struct audit_config {
 	char *log;                /* also append progress lines to this file */
 	int keep;                 /* run folders kept in out (oldest removed after a good run) */
 	char *backend;            /* auto cpu cuda */
+	char *probes;             /* quick standard thorough: how much work the probes stage may do */
 	int force, quiet, verbose;
 };
 

@@ -1,6 +1,6 @@
 /* evaluate.c - step 1 of the framework: how does the model perform on the data
  * that matters. Metrics per split and per segment value with 95% intervals
- * (metrics.c), and the findings that need no probes:
+ * (metrics.c), and the step-1 findings:
  *
  *   overfitting            train above test on the chosen metric
  *   performance_drop       test above a current split
@@ -9,12 +9,19 @@
  *   misaligned_metric      accuracy on imbalanced labels; a threshold far from the best one
  *   miscalibration         expected calibration error on test/current
  *   confident_errors       wrong predictions made with >= 95% confidence, beyond calibration
+ *   below_reference        the best reference probe (probes stage) above the model on test
+ *
+ * In data mode (no prediction or probability columns) the best reference probe
+ * stands in for the model: its out-of-fold probabilities on train and its
+ * predictions on the other splits (probes/oof.csv.gz, probes/pred_SPLIT.csv.gz)
+ * are read as the model's probabilities, and metrics.json says so ("stand_in").
  *
  * The thresholds below are the ones the report's methods appendix states. */
 #include "evaluate.h"
 #include "metrics.h"
 #include "stats.h"
 #include "../ingest/frame.h"
+#include "../probes/probes_stage.h"
 #include "../../pipeline/findings.h"
 
 #include <jansson.h>
@@ -77,7 +84,8 @@ static int class_index(const struct task *t, const char *name)
 /* Map the label, prediction and probability columns of a frame to arrays over
  * classes 0..K-1. Rows without a label or without any model output are left
  * out (and counted). */
-static int split_arrays(struct split_data *sd, const struct task *t, const struct audit_config *cfg)
+static int split_arrays(struct split_data *sd, const struct task *t, const struct audit_config *cfg,
+			const double *standin)
 {
 	struct frame *f = sd->frame;
 	int lab = -1, pred = -1, proba = -1;
@@ -131,7 +139,12 @@ static int split_arrays(struct split_data *sd, const struct task *t, const struc
 		double *p = sd->proba ? sd->proba + m * kk : NULL;
 		if (p) {
 			int ok = 1;
-			if (proba >= 0) {
+			if (standin) {   /* data mode: the probe's probabilities for this frame row */
+				for (int k = 0; k < t->k; k++) {
+					p[k] = standin[i * kk + (size_t)k];
+					ok &= !isnan(p[k]);
+				}
+			} else if (proba >= 0) {
 				double pp = f->cols[proba].num[i];
 				ok = !isnan(pp);
 				p[t->positive] = pp;
@@ -410,6 +423,77 @@ static void compare_splits(struct split_data *sd, size_t ns, const struct task *
 			free(title);
 		}
 	}
+}
+
+/* ---- the reference probe ---- */
+
+/* The best reference probe of the probes stage scored on the rows of test the
+ * model was evaluated on, and compared on the chosen metric. Recorded in
+ * metrics.json ("reference") in any case; a below_reference finding when the
+ * probe is ahead by more than MIN_GAP with p < GAP_P (the two estimates'
+ * standard errors combined as if independent: conservative, since both are
+ * measured on the same rows). Severity as for the other gaps. */
+static json_t *reference_check(const struct stage_ctx *ctx, const struct split_data *test, const struct task *t,
+			       uint64_t seed, json_t *findings)
+{
+	double *pp = NULL;
+	char *name = NULL;
+	int got = probes_standin(ctx->run_dir, test->name, test->frame->nrows, t->k, &pp, &name);
+	if (got <= 0) {
+		mla_error_clear();   /* a reference that cannot be read leaves out the comparison, not the audit */
+		return json_null();
+	}
+	size_t kk = (size_t)t->k, m = 0;
+	int *y = xmalloc((test->n ? test->n : 1) * sizeof *y), *pred = xmalloc((test->n ? test->n : 1) * sizeof *pred);
+	double *pr = xmalloc((test->n ? test->n : 1) * kk * sizeof *pr);
+	for (size_t i = 0; i < test->n; i++) {
+		const double *p = pp + test->row[i] * kk;
+		int ok = 1, best = 0;
+		for (int k = 0; k < t->k; k++) {
+			ok &= !isnan(p[k]);
+			if (p[k] > p[best])
+				best = k;
+		}
+		if (!ok)
+			continue;
+		y[m] = test->y[i];
+		pred[m] = best;
+		memcpy(pr + m * kk, p, kk * sizeof *pr);
+		m++;
+	}
+	struct eval_input in = {.n = m, .nclasses = t->k, .y = y, .pred = pred, .proba = pr, .positive = t->positive,
+				.seed = seed};
+	struct eval_metrics pm;
+	json_t *out = json_null();
+	if (metrics_compute(&in, &pm) == 0) {
+		const struct estimate *pe = metrics_get(&pm, t->metric), *me = metrics_get(&test->m, t->metric);
+		double p, gap = advantage(t, pe, me, &p);
+		out = json_object();
+		json_object_set_new(out, "probe", json_string(name));
+		json_object_set_new(out, "split", json_string(test->name));
+		json_object_set_new(out, "metric", json_string(t->metric));
+		json_object_set_new(out, "probe_value", est(pe));
+		json_object_set_new(out, "model_value", est(me));
+		json_object_set_new(out, "probe_ahead_by", isnan(gap) ? json_null() : json_real(gap));
+		if (gap > MIN_GAP && p < GAP_P) {
+			char *title = xasprintf("A reference probe (%s) trained on the same features scores %.3f %s on %s against "
+						"the model's %.3f: the model leaves performance that the data support on the table.",
+						name, pe->value, t->metric, test->name, me->value);
+			json_t *ev = gap_evidence(t, "probe", pe, "model", me, gap, p);
+			json_object_set_new(ev, "probe_name", json_string(name));
+			json_array_append_new(findings, finding_new("below_reference", 1, gap_severity(gap), title,
+				subject_new(test->name, NULL, NULL, "reference probe", (long long)m), ev));
+			free(title);
+		}
+		metrics_free(&pm);
+	} else
+		mla_error_clear();
+	free(y);
+	free(pred);
+	free(pr);
+	free(pp);
+	free(name);
+	return out;
 }
 
 /* ---- segments ---- */
@@ -729,11 +813,22 @@ int evaluate_run(struct stage_ctx *ctx)
 	t.positive = pos ? class_index(&t, pos) : -1;
 	t.has_proba = cfg->proba || cfg->proba_prefix;
 	int model_mode = cfg->pred || t.has_proba;
+	/* data mode: the best probe, when the probes stage trained one, is the model */
+	char *standin = model_mode ? NULL : probes_best_name(ctx->run_dir);
+	if (standin) {
+		model_mode = 1;
+		t.has_proba = 1;
+	}
 
 	json_t *out = json_object(), *findings = json_array(), *splits = json_object(), *order = json_array();
 	json_t *segments = json_array();
 	json_object_set_new(out, "metric", json_string(cfg->metric));
-	json_object_set_new(out, "mode", json_string(model_mode ? "model" : "data"));
+	json_object_set_new(out, "mode", json_string(model_mode && !standin ? "model" : "data"));
+	if (standin) {
+		char *text = xasprintf("mode: data — the best probe (%s) stands in for the model", standin);
+		json_object_set_new(out, "stand_in", json_pack("{s:s, s:s}", "probe", standin, "text", text));
+		free(text);
+	}
 	json_t *jsplits = json_object_get(schema, "splits");
 	size_t ns = json_array_size(jsplits);
 	struct split_data *sd = xcalloc(ns, sizeof *sd);
@@ -754,7 +849,20 @@ int evaluate_run(struct stage_ctx *ctx)
 		}
 		if (!model_mode)
 			continue;
-		rc = split_arrays(&sd[s], &t, cfg);
+		double *sp = NULL;
+		if (standin) {
+			char *name = NULL;
+			int got = probes_standin(ctx->run_dir, sd[s].name, sd[s].frame->nrows, t.k, &sp, &name);
+			free(name);
+			if (got < 0) {
+				rc = -1;
+				break;
+			}
+			if (got == 0)
+				continue;   /* no probe output for this split: nothing to measure */
+		}
+		rc = split_arrays(&sd[s], &t, cfg, sp);
+		free(sp);
 		if (rc == 0 && sd[s].n == 0)
 			continue;   /* no row with a label and a model output: nothing to measure */
 		struct eval_input in = {.n = sd[s].n, .nclasses = t.k, .y = sd[s].y, .pred = sd[s].pred,
@@ -771,22 +879,31 @@ int evaluate_run(struct stage_ctx *ctx)
 		}
 		stage_progress(ctx, (double)(s + 1) / (double)(ns + 1));
 	}
-	json_t *threshold = json_null();
+	json_t *threshold = json_null(), *reference = json_null();
 	if (rc == 0 && model_mode && ns >= 2 && sd[0].has_metrics && sd[1].has_metrics) {
 		compare_splits(sd, ns, &t, findings);
 		imbalance_check(&sd[0], &t, findings);
 		threshold = threshold_check(&sd[0], &sd[1], &t, findings);
 	}
+	/* the model against the reference probe (in data mode the probe is the model) */
+	if (rc == 0 && model_mode && !standin && ns >= 2 && sd[1].has_metrics)
+		reference = reference_check(ctx, &sd[1], &t, cfg->seed * 7919u + 1, findings);
 	segment_findings(tests, ntests, &t, segments, findings);
 	free(tests);
 	json_object_set_new(out, "split_order", order);
 	json_object_set_new(out, "splits", splits);
 	json_object_set_new(out, "segments", segments);
 	json_object_set_new(out, "threshold", threshold);
-	if (!model_mode)
+	json_object_set_new(out, "reference", reference);
+	if (standin)
+		json_object_set_new(out, "note", json_string(
+			"data mode: no prediction or probability columns were given; the best reference probe of the probes "
+			"stage stands in for the model (out-of-fold probabilities on train, trained on all of train for the "
+			"other splits)"));
+	else if (!model_mode)
 		json_object_set_new(out, "note", json_string(
 			"data mode: no prediction or probability columns were given, so there is no model to evaluate; "
-			"the probe that stands in for it is not built yet"));
+			"the probes stage trained no probe that could stand in for it (see probes/probes.json)"));
 	if (rc == 0)
 		rc = write_json(ctx, "metrics.json", out);
 	if (rc == 0) {
@@ -806,6 +923,7 @@ int evaluate_run(struct stage_ctx *ctx)
 	}
 	free(sd);
 	free(t.classes);
+	free(standin);
 	json_decref(out);
 	json_decref(findings);
 	json_decref(schema);

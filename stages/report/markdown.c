@@ -173,8 +173,14 @@ static void md_context(const struct report_model *m, struct strbuf *sb)
 	escape_md(sb, m->backend);
 	sb_puts(sb, ". Mode: ");
 	const json_t *mc = json_object_get(m->schema, "model_columns");
-	if (!strcmp(m->mode, "data"))
-		sb_puts(sb, "data (no prediction columns: the best probe stands in for the model).");
+	const char *standin = json_string_value(json_object_get(json_object_get(m->metrics, "stand_in"), "probe"));
+	if (!strcmp(m->mode, "data") && standin) {
+		sb_puts(sb, "data — the best probe (");
+		escape_md(sb, standin);
+		sb_puts(sb, ") stands in for the model: no prediction columns were given, so every metric below is the "
+			    "probe's (out of fold on train).");
+	} else if (!strcmp(m->mode, "data"))
+		sb_puts(sb, "data (no prediction columns, and no probe could stand in for the model: see Appendix A).");
 	else {
 		sb_puts(sb, "model (the audited model's own outputs:");
 		const char *pred = json_string_value(json_object_get(mc, "pred"));
@@ -251,6 +257,25 @@ static void md_scenarios(const struct report_model *m, struct strbuf *sb)
 		fmt_metric(sb, m->metric, 1);
 		sb_puts(sb, " on train ");
 		fmt_est(sb, tr, 1);
+		/* the best probe as the reference for what this data supports */
+		const json_t *ref = json_object_get(m->metrics, "reference");
+		const json_t *stand = json_object_get(m->metrics, "stand_in");
+		if (json_is_object(ref)) {
+			const json_t *pv = json_object_get(ref, "probe_value"), *mv = json_object_get(ref, "model_value");
+			sb_puts(sb, "; the best probe (");
+			escape_md(sb, str_of(json_object_get(ref, "probe")));
+			sb_puts(sb, ") reaches ");
+			fmt_est(sb, pv, 1);
+			sb_puts(sb, " on ");
+			escape_md(sb, str_of(json_object_get(ref, "split")));
+			sb_puts(sb, " against the model's ");
+			fmt_est(sb, mv, 1);
+			sb_puts(sb, " — the model is not underfitting");
+		} else if (json_is_object(stand)) {
+			sb_puts(sb, " (out of fold): the best probe (");
+			escape_md(sb, str_of(json_object_get(stand, "probe")));
+			sb_puts(sb, ") stands in for the model, so it is its own reference");
+		}
 		sb_puts(sb, ".");
 	}
 	sb_putc(sb, '\n');
@@ -755,13 +780,139 @@ static void md_step4(const struct report_model *m, struct strbuf *sb)
 		sb_puts(sb, "No mitigation proposed.\n");
 }
 
+static const json_t *probe_metric(const json_t *probe, const char *split, const char *metric)
+{
+	return json_object_get(json_object_get(json_object_get(probe, "metrics"), split), metric);
+}
+
+static void md_encoding(const json_t *enc, struct strbuf *sb)
+{
+	long long w = json_integer_value(json_object_get(enc, "width"));
+	sb_printf(sb, "**Encoding:** %lld input columns from %lld source columns: %lld numeric (standardised with the "
+		  "train mean and standard deviation), %lld one-hot levels, %lld pooled '(other)' columns (rare and unseen "
+		  "levels), %lld missing-value indicators. ",
+		  w, (long long)json_integer_value(json_object_get(enc, "source_columns")),
+		  (long long)json_integer_value(json_object_get(enc, "numeric")),
+		  (long long)json_integer_value(json_object_get(enc, "levels")),
+		  (long long)json_integer_value(json_object_get(enc, "pooled")),
+		  (long long)json_integer_value(json_object_get(enc, "missing_indicators")));
+	escape_md(sb, str_of(json_object_get(enc, "description")));
+	sb_puts(sb, "\n\n");
+}
+
+static void md_probe_table(const struct report_model *m, const json_t *pj, struct strbuf *sb)
+{
+	const json_t *probes = json_object_get(pj, "probes");
+	sb_puts(sb, "| probe | architecture | test ");
+	fmt_metric(sb, m->metric, 1);
+	sb_puts(sb, " | out-of-fold ");
+	fmt_metric(sb, m->metric, 1);
+	int acc_col = strcmp(m->metric, "accuracy") != 0;   /* accuracy beside another chosen metric */
+	sb_puts(sb, acc_col ? " (train) | test accuracy | steps | stopped early |\n|---|---|---|---|---|---|---|\n"
+			    : " (train) | steps | stopped early |\n|---|---|---|---|---|---|\n");
+	const char *best = json_string_value(json_object_get(json_object_get(pj, "best"), "name"));
+	for (size_t i = 0; i < json_array_size(probes); i++) {
+		const json_t *p = json_array_get(probes, i);
+		const char *name = str_of(json_object_get(p, "name"));
+		int is_best = best && !strcmp(best, name);
+		sb_puts(sb, is_best ? "| **" : "| ");
+		escape_md(sb, name);
+		sb_puts(sb, is_best ? "** (best) |" : " |");
+		cell_text(sb, str_of(json_object_get(p, "architecture")));
+		cell_est(sb, probe_metric(p, "test", m->metric));
+		cell_est(sb, probe_metric(p, "train", m->metric));
+		if (acc_col)
+			cell_est(sb, probe_metric(p, "test", "accuracy"));
+		cell_count(sb, json_object_get(p, "steps"));
+		if (json_is_true(json_object_get(p, "stopped_early")))
+			sb_printf(sb, " yes (best validation loss at step %lld) |\n",
+				  (long long)json_integer_value(json_object_get(p, "best_step")));
+		else
+			sb_puts(sb, " no |\n");
+	}
+	sb_putc(sb, '\n');
+}
+
+static void md_baseline(const struct report_model *m, const json_t *pj, struct strbuf *sb)
+{
+	const json_t *base = json_object_get(pj, "baseline");
+	const json_t *bm = json_object_get(base, "metrics");
+	sb_puts(sb, "**Majority baseline:** always predicting '");
+	escape_md(sb, str_of(json_object_get(base, "class")));
+	sb_printf(sb, "' (%.1f%% of train) scores accuracy ", 100 * json_number_value(json_object_get(base, "train_share")));
+	int first = 1;
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)bm, key, v) {
+		sb_puts(sb, first ? "" : ", ");
+		fmt_est(sb, json_object_get(v, "accuracy"), 1);
+		sb_puts(sb, " on ");
+		escape_md(sb, key);
+		first = 0;
+	}
+	if (strcmp(m->metric, "accuracy") && json_object_get(bm, "test")) {
+		sb_puts(sb, "; ");
+		fmt_metric(sb, m->metric, 1);
+		sb_puts(sb, " on test ");
+		fmt_est(sb, json_object_get(json_object_get(bm, "test"), m->metric), 1);
+	}
+	sb_puts(sb, ". ");
+	const json_t *uc = json_object_get(pj, "unlearnable_check");
+	if (json_is_object(uc)) {
+		sb_puts(sb, json_is_true(json_object_get(uc, "any_beats"))
+				    ? "At least one probe beats it beyond the 95% interval of the paired gain (in accuracy or log loss) on "
+				    : "**No probe beats it** beyond the 95% interval of the paired gain (in accuracy or log loss) on ");
+		escape_md(sb, str_of(json_object_get(uc, "split")));
+		sb_puts(sb, ".");
+	}
+	sb_puts(sb, "\n\n");
+}
+
 static void md_probes(const struct report_model *m, struct strbuf *sb)
 {
 	size_t n = findings_table(m, sb, 0);
-	if (!m->has_probes)
+	if (!m->has_probes) {
 		sb_printf(sb, "%s\n", not_built_probes);
-	else if (!n)
-		sb_puts(sb, "Every probe sanity check passed. The curves and numbers are in probes/probes.json.\n");
+		return;
+	}
+	const json_t *pj = m->probes;
+	sb_puts(sb, "**Backend:** ");
+	escape_md(sb, str_of(json_object_get(pj, "backend_note")));
+	sb_puts(sb, ".\n\n");
+	const char *skipped = json_string_value(json_object_get(pj, "skipped"));
+	if (skipped) {
+		sb_puts(sb, "No probe was trained: ");
+		escape_md(sb, skipped);
+		sb_puts(sb, ".\n");
+		return;
+	}
+	const json_t *b = json_object_get(pj, "budget");
+	sb_puts(sb, "**Budget:** `probes = ");
+	escape_md(sb, str_of(json_object_get(b, "level")));
+	sb_printf(sb, "`: %lld probes in one batched job (%lld folds of each reference probe, each blind to its fold, "
+		      "plus each trained on all rows), on ",
+		  (long long)json_integer_value(json_object_get(b, "probes_trained")),
+		  (long long)json_integer_value(json_object_get(b, "folds")));
+	fmt_count(sb, (long long)json_integer_value(json_object_get(b, "trained_rows")));
+	sb_puts(sb, " train rows");
+	if (json_is_true(json_object_get(b, "subsampled"))) {
+		sb_puts(sb, " — **subsampled**: ");
+		escape_md(sb, str_of(json_object_get(b, "note")));
+	}
+	sb_printf(sb, ". Adam, L2 1e-4, batch %lld, at most %lld epochs; the MLPs stop early on a 10%% validation share of "
+		      "their training rows, softmax regression (convex) runs every step with a cosine learning-rate decay.\n\n",
+		  (long long)json_integer_value(json_object_get(b, "batch_size")),
+		  (long long)json_integer_value(json_object_get(b, "max_epochs")));
+	md_encoding(json_object_get(pj, "encoding"), sb);
+	sb_puts(sb, "### Reference probes\n\n");
+	md_probe_table(m, pj, sb);
+	sb_puts(sb, "The best probe is chosen on the out-of-fold ");
+	fmt_metric(sb, m->metric, 1);
+	sb_puts(sb, " on train; out-of-fold probabilities for every train row are in probes/oof.csv.gz.\n\n");
+	md_baseline(m, pj, sb);
+	put_plot(m, sb, PLOT_CURVES, "training and validation loss of each reference probe");
+	if (!n)
+		sb_puts(sb, "No probe sanity check failed. The curves (with gradient and weight norms) and numbers are in probes/probes.json.\n");
 }
 
 /* ---- appendix B: data profile ---- */

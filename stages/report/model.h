@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include "../../pipeline/stage.h"
 
-enum plot_id { PLOT_SPLITS, PLOT_SEGMENTS, PLOT_RELIABILITY, PLOT_CONFUSION, PLOT_COUNT };
+enum plot_id { PLOT_SPLITS, PLOT_SEGMENTS, PLOT_RELIABILITY, PLOT_CONFUSION, PLOT_CURVES, PLOT_COUNT };
 
 struct report_model {
 	const struct stage_ctx *ctx;
@@ -20,6 +20,7 @@ struct report_model {
 	json_t *metrics;          /* evaluate/metrics.json */
 	json_t *findings;         /* every stage's findings, sorted by findings_sort */
 	json_t *mitigations;      /* mitigate/mitigations.json's array; empty when absent */
+	json_t *probes;           /* probes/probes.json, NULL when the run has no probes stage */
 	int has_probes, has_rootcause, has_mitigate;  /* does RUN/<stage>/ exist */
 	const char *name;         /* model name for titles */
 	const char *run_id;

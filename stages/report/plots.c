@@ -28,9 +28,10 @@ double plots_timeout_s = 60;
 #define CONFUSION_MAX 30    /* classes on the heat map */
 #define CONFUSION_LABELS 12 /* counts written into the cells up to this many classes */
 
-static const char *const plot_files[PLOT_COUNT] = {"splits.png", "segments.png", "reliability.png", "confusion.png"};
+static const char *const plot_files[PLOT_COUNT] = {"splits.png", "segments.png", "reliability.png", "confusion.png",
+						   "curves.png"};
 static const char *const plot_names[PLOT_COUNT] = {"metric per split", "metric per segment",
-						   "reliability diagram", "confusion matrix"};
+						   "reliability diagram", "confusion matrix", "probe learning curves"};
 
 /* a JSON string's text, "" for anything else */
 static const char *str_of(const json_t *j)
@@ -313,6 +314,49 @@ static int data_confusion(const struct report_model *m, const char *dir, int *dr
 	return rc;
 }
 
+/* One file per reference probe (curves_<i>.tsv): step, train loss, validation
+ * loss. Probe names are our own ("mlp-128") but still go through the escaper. */
+static int data_curves(const struct report_model *m, const char *dir, int *drawn, int *last)
+{
+	*drawn = 0;
+	*last = -1;
+	const json_t *probes = json_object_get(m->probes, "probes");
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < json_array_size(probes); i++) {
+		const json_t *p = json_array_get(probes, i), *curve = json_object_get(p, "curve");
+		if (!json_array_size(curve))
+			break;
+		struct strbuf sb, t;
+		sb_init(&sb);
+		sb_init(&t);
+		sb_puts(&sb, "step\t");
+		sb_printf(&t, "%s train", str_of(json_object_get(p, "name")));
+		escape_gnuplot_field(&sb, t.data, LABEL_CHARS);
+		sb_putc(&sb, '\t');
+		t.len = 0;
+		sb_printf(&t, "%s validation", str_of(json_object_get(p, "name")));
+		escape_gnuplot_field(&sb, t.data, LABEL_CHARS);
+		sb_putc(&sb, '\n');
+		for (size_t k = 0; k < json_array_size(curve); k++) {
+			const json_t *r = json_array_get(curve, k);
+			put_num(&sb, json_object_get(r, "step"));
+			sb_putc(&sb, '\t');
+			put_num(&sb, json_object_get(r, "train_loss"));
+			sb_putc(&sb, '\t');
+			put_num(&sb, json_object_get(r, "val_loss"));
+			sb_putc(&sb, '\n');
+		}
+		char name[32];
+		snprintf(name, sizeof name, "curves_%zu.tsv", i);
+		rc = write_data(dir, name, &sb);
+		sb_free(&sb);
+		sb_free(&t);
+		*last = (int)i;
+	}
+	*drawn = rc == 0 && *last >= 0;
+	return rc;
+}
+
 static int append_plot(struct strbuf *script, const char *tmpl_name, const char *setup,
 		       const struct tmpl_var *extra, size_t nextra)
 {
@@ -334,7 +378,7 @@ int plots_draw(struct report_model *m)
 	char *dir = stage_output(m->ctx, "plots");
 	int rc = mkdir_p(dir);
 	int draw[PLOT_COUNT] = {0};
-	int seg2 = 0, rel2 = 0, conf_labels = 0;
+	int seg2 = 0, rel2 = 0, conf_labels = 0, curves_last = -1;
 	if (rc == 0)
 		rc = data_splits(m, dir, &draw[PLOT_SPLITS]);
 	if (rc == 0)
@@ -343,6 +387,8 @@ int plots_draw(struct report_model *m)
 		rc = data_reliability(m, dir, &draw[PLOT_RELIABILITY], &rel2);
 	if (rc == 0)
 		rc = data_confusion(m, dir, &draw[PLOT_CONFUSION], &conf_labels);
+	if (rc == 0)
+		rc = data_curves(m, dir, &draw[PLOT_CURVES], &curves_last);
 
 	struct strbuf script;
 	sb_init(&script);
@@ -369,6 +415,12 @@ int plots_draw(struct report_model *m)
 		struct tmpl_var v[] = {{"png", plot_files[PLOT_CONFUSION]}, {"data", "confusion.tsv"},
 				       {"labels", conf_labels ? "1" : "0"}};
 		rc = append_plot(&script, "plot_confusion.gp", setup, v, 3);
+	}
+	if (rc == 0 && draw[PLOT_CURVES]) {
+		char last[16];
+		snprintf(last, sizeof last, "%d", curves_last);
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_CURVES]}, {"last", last}};
+		rc = append_plot(&script, "plot_curves.gp", setup, v, 2);
 	}
 	free(setup);
 	if (rc == 0 && script.len) {

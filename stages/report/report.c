@@ -52,7 +52,7 @@ const char *model_current_split(const struct report_model *m)
 const struct model_kind model_kinds[] = {
 	{"low_train_performance", 1, "evaluate"}, {"overfitting", 1, "evaluate"},
 	{"performance_drop", 1, "evaluate"}, {"weak_segment", 1, "evaluate"},
-	{"confident_errors", 1, "evaluate"}, {"below_reference", 1, NULL},
+	{"confident_errors", 1, "evaluate"}, {"below_reference", 1, "probes"},
 	{"misaligned_metric", 1, "evaluate"}, {"miscalibration", 1, "evaluate"},
 	{"error_slice", 2, "rootcause"}, {"time_degradation", 2, "rootcause"},
 	{"data_quality", 2, "ingest"}, {"pipeline_change", 2, "ingest"},
@@ -60,7 +60,7 @@ const struct model_kind model_kinds[] = {
 	{"data_drift", 3, "rootcause"}, {"label_shift", 3, "rootcause"},
 	{"concept_drift", 3, NULL}, {"leakage", 3, "rootcause"},
 	{"feature_reliance", 3, "rootcause"}, {"importance_shift", 3, NULL},
-	{"insufficient_data", 3, NULL}, {"unlearnable_labels", 3, NULL}, {"capacity", 3, NULL},
+	{"insufficient_data", 3, NULL}, {"unlearnable_labels", 3, "probes"}, {"capacity", 3, NULL},
 	{"sanity_check", 0, NULL},
 };
 const size_t model_nkinds = sizeof model_kinds / sizeof model_kinds[0];
@@ -270,6 +270,13 @@ static int model_load(const struct stage_ctx *ctx, struct report_model *m)
 	m->has_mitigate = is_dir(p);
 	free(p);
 
+	if (m->has_probes) {
+		char *pj = stage_input(ctx, "probes/probes.json");
+		int exists = file_exists(pj);
+		free(pj);
+		if (exists && !(m->probes = load_json(ctx, "probes/probes.json")))
+			return -1;
+	}
 	if (load_findings(m) != 0 || load_mitigations(m) != 0)
 		return -1;
 	link_mitigations(m);
@@ -280,7 +287,10 @@ static int model_load(const struct stage_ctx *ctx, struct report_model *m)
 	m->metric = string_or(json_object_get(m->metrics, "metric"),
 			      ctx->cfg && ctx->cfg->metric ? ctx->cfg->metric : "accuracy");
 	m->mode = string_or(json_object_get(m->schema, "mode"), string_or(json_object_get(m->metrics, "mode"), "model"));
-	m->backend = string_or(json_object_get(m->run, "backend"), "cpu");
+	/* the probes stage's own record of its backend: run.json's is not updated
+	 * when the stage is reused from an earlier run */
+	m->backend = string_or(json_object_get(m->probes, "backend_note"),
+			       string_or(json_object_get(m->run, "backend"), "cpu"));
 
 	/* Verdict: fail at or above fail_on, warn for anything from low up. */
 	enum severity fail_on = ctx->cfg ? ctx->cfg->fail_on : SEV_HIGH;
@@ -309,6 +319,7 @@ static void model_free(struct report_model *m)
 	json_decref(m->metrics);
 	json_decref(m->findings);
 	json_decref(m->mitigations);
+	json_decref(m->probes);
 	for (int i = 0; i < PLOT_COUNT; i++)
 		free(m->plot_png[i]);
 	free(m->plot_note);

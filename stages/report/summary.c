@@ -44,6 +44,10 @@ static int summary_json(const struct report_model *m)
 	json_object_set_new(s, "verdict", json_string(m->verdict));
 	if (!strcmp(m->mode, "model") || !strcmp(m->mode, "data"))
 		json_object_set_new(s, "mode", json_string(m->mode));
+	/* data mode: which probe the metrics belong to (a field the schema allows adding) */
+	const char *standin = json_string_value(json_object_get(json_object_get(m->metrics, "stand_in"), "text"));
+	if (standin)
+		json_object_set_new(s, "stand_in", json_string(standin));
 	json_object_set_new(s, "backend", json_string(m->backend));
 	json_object_set_new(s, "task", summary_task(m));
 	json_t *metrics = json_object();
@@ -74,6 +78,11 @@ static int summary_json(const struct report_model *m)
 	return rc;
 }
 
+static const char *standin_text(const struct report_model *m)
+{
+	return json_string_value(json_object_get(json_object_get(m->metrics, "stand_in"), "text"));
+}
+
 static int summary_md(const struct report_model *m)
 {
 	struct strbuf sb;
@@ -83,6 +92,11 @@ static int summary_md(const struct report_model *m)
 	sb_puts(&sb, "\n\n");
 	fmt_headline(m, &sb, 1);
 	sb_puts(&sb, "\n\n");
+	if (standin_text(m)) {
+		sb_puts(&sb, "*");
+		fmt_text(&sb, standin_text(m), 1);
+		sb_puts(&sb, ".*\n\n");
+	}
 
 	char *items[SUMMARY_DO_FIRST] = {0};
 	size_t n = fmt_do_first(m, items, SUMMARY_DO_FIRST, 1);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../pipeline/util.h"
+#include "../probes/probes_stage.h"
 
 /* ---- a string -> id table for unifying categorical levels ---- */
 
@@ -194,6 +195,56 @@ static void split_outputs(struct rc_data *d, struct rc_split *sp)
 	}
 	free(pmap);
 	free(pcols);
+}
+
+/* Data mode: the best reference probe of the probes stage stands in for the
+ * model, as in the evaluate stage, so "the model erred" means the probe erred.
+ * Every split needs the probe's probabilities; otherwise the run stays in data
+ * mode without model outputs. */
+static int standin_outputs(struct rc_data *d, const char *run_dir)
+{
+	size_t kk = (size_t)d->k;
+	double **p = xcalloc(d->nsplits, sizeof *p);
+	int have = 1, rc = 0;
+	for (size_t s = 0; have && s < d->nsplits; s++) {
+		char *name = NULL;
+		int got = probes_standin(run_dir, d->splits[s].name, d->splits[s].nrows, d->k, &p[s], &name);
+		free(name);
+		if (got < 0)
+			rc = -1;
+		have = got == 1;
+	}
+	for (size_t s = 0; have && s < d->nsplits; s++) {
+		struct rc_split *sp = &d->splits[s];
+		size_t n = sp->nrows;
+		sp->proba = p[s];
+		p[s] = NULL;
+		sp->pred = xmalloc((n ? n : 1) * sizeof *sp->pred);
+		sp->err = xmalloc(n ? n : 1);
+		for (size_t i = 0; i < n; i++) {
+			const double *q = sp->proba + i * kk;
+			int pr = 0, ok = 1;
+			for (int k = 0; k < d->k; k++) {
+				ok &= !isnan(q[k]);
+				if (q[k] > q[pr])
+					pr = k;
+			}
+			sp->pred[i] = ok ? pr : -1;
+			sp->err[i] = !ok || sp->y[i] < 0 ? -1 : (int8_t)(pr != sp->y[i]);
+			if (sp->err[i] >= 0) {
+				sp->n_eval++;
+				sp->n_err += (size_t)sp->err[i];
+			}
+		}
+	}
+	if (have) {
+		d->model_mode = 1;
+		d->has_proba = 1;
+	}
+	for (size_t s = 0; s < d->nsplits; s++)
+		free(p[s]);
+	free(p);
+	return rc;
 }
 
 /* ---- columns ---- */
@@ -406,6 +457,23 @@ struct rc_data *rcdata_load(const char *schema_path, const char *ingest_dir, con
 			rcdata_free(d);
 			d = NULL;
 		}
+	if (d && !d->model_mode) {
+		/* the run folder holds ingest/ and probes/ */
+		const char *slash = strrchr(ingest_dir, '/');
+		char *run_dir = slash ? xstrndup(ingest_dir, (size_t)(slash - ingest_dir)) : xstrdup(".");
+		if (slash && !slash[1]) {   /* "RUN/ingest/" */
+			free(run_dir);
+			run_dir = xstrndup(ingest_dir, (size_t)(slash - ingest_dir));
+			char *s2 = strrchr(run_dir, '/');
+			if (s2)
+				*s2 = 0;
+		}
+		if (standin_outputs(d, run_dir) != 0) {
+			rcdata_free(d);
+			d = NULL;
+		}
+		free(run_dir);
+	}
 	return d;
 }
 

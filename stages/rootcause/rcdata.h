@@ -72,7 +72,10 @@ struct rc_data *rcdata_from_frames(const struct audit_config *cfg, struct frame 
 				   const char *const *classes, int k, int positive);
 
 /** Read ingest/schema.json and every split's frame from the run, plus the
- * findings of ingest and evaluate. NULL with an error recorded. Caller frees. */
+ * findings of ingest and evaluate. In data mode (no prediction columns) the
+ * best reference probe's probabilities (RUN/probes/, beside ingest_dir) stand in
+ * for the model's outputs when the probes stage trained one; model_mode is then
+ * 1. NULL with an error recorded. Caller frees. */
 struct rc_data *rcdata_load(const char *schema_path, const char *ingest_dir, const char *const *findings_paths,
 			    const struct audit_config *cfg);
 
