@@ -248,7 +248,7 @@ static json_t *config_json(const struct audit_config *cfg)
 		{"label", cfg->label}, {"positive", cfg->positive}, {"id", cfg->id}, {"pred", cfg->pred},
 		{"proba", cfg->proba}, {"proba_prefix", cfg->proba_prefix}, {"time", cfg->time},
 		{"weight", cfg->weight}, {"metric", cfg->metric}, {"fail_on", severity_name(cfg->fail_on)},
-		{"out", cfg->out}, {"backend", cfg->backend},
+		{"out", cfg->out}, {"backend", cfg->backend}, {"probes", cfg->probes},
 	};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
 		json_object_set_new(c, strs[i].k, strs[i].v ? json_string(strs[i].v) : json_null());
@@ -418,6 +418,13 @@ static int run_one_stage(const struct stage *st, int index, const struct audit_c
 		reuse = find_reusable(out_dir, runs, st->name, key);
 	if (rc == 0 && reuse) {
 		rc = link_tree(reuse, final_dir);
+		char *sj_path = path_join(reuse, "stage.json");
+		json_t *sj = json_load_file(sj_path, 0, NULL);
+		free(sj_path);
+		const char *note = json_string_value(json_object_get(sj, "backend_note"));
+		if (note)
+			json_object_set_new(rs->run, "backend", json_string(note));
+		json_decref(sj);
 		const char *from = reuse + strlen(out_dir) + 1;
 		char *from_id = xstrndup(from, strcspn(from, "/"));
 		if (from_id[0] == '.') {   /* ".ID.partial" -> "ID" */
@@ -464,6 +471,8 @@ static int run_one_stage(const struct stage *st, int index, const struct audit_c
 			json_object_set_new(sj, "outputs", outputs);
 			json_object_set_new(sj, "seconds", json_real(now_seconds() - t0));
 			json_object_set_new(sj, "finished", json_string(done));
+			if (ctx.backend_note)   /* so a reused stage can still say which backend made it */
+				json_object_set_new(sj, "backend_note", json_string(ctx.backend_note));
 			char *text = json_dumps(sj, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 			char *p = path_join(tmp, "stage.json");
 			rc = file_write_atomic(p, text, strlen(text));
@@ -521,7 +530,7 @@ int runner_run(const struct audit_config *cfg, char **run_dir_out)
 	json_object_set_new(rs.run, "run_id", json_string(run_id));
 	json_object_set_new(rs.run, "started", json_string(started));
 	json_object_set_new(rs.run, "status", json_string("running"));
-	json_object_set_new(rs.run, "backend", json_string("none: no probe stage in this version"));
+	json_object_set_new(rs.run, "backend", json_string("none: no stage trained probes"));
 	json_object_set_new(rs.run, "config", config_json(cfg));
 	char key[17];
 	if (run_key(cfg, key) == 0)
