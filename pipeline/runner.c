@@ -593,6 +593,16 @@ int runner_run(const struct audit_config *cfg, char **run_dir_out)
 
 char *stage_input(const struct stage_ctx *ctx, const char *rel) { return path_join(ctx->run_dir, rel); }
 char *stage_output(const struct stage_ctx *ctx, const char *name) { return path_join(ctx->out_dir, name); }
+int stage_write_json(const struct stage_ctx *ctx, const char *name, json_t *j)
+{
+	char *path = stage_output(ctx, name);
+	int rc = json_dump_file(j, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	if (rc != 0)
+		ERR_INTERNAL("%s: cannot write", path);
+	free(path);
+	return rc ? -1 : 0;
+}
+
 void stage_progress(const struct stage_ctx *ctx, double fraction)
 {
 	(void)ctx;

@@ -29,6 +29,10 @@ struct stage_ctx {
 char *stage_input(const struct stage_ctx *ctx, const char *rel);
 /** Path of a file in this stage's output folder. Caller frees. */
 char *stage_output(const struct stage_ctx *ctx, const char *name);
+/** Write a JSON artifact (jansson json_t) into this stage's output folder, in
+ * the one layout every stage uses. 0, or -1 with an internal error recorded. */
+struct json_t;
+int stage_write_json(const struct stage_ctx *ctx, const char *name, struct json_t *j);
 /** Report progress of the running stage, fraction in [0, 1]. */
 void stage_progress(const struct stage_ctx *ctx, double fraction);
 

@@ -780,16 +780,6 @@ static void calibration_check(const struct split_data *sd, json_t *findings)
 
 /* ---- the stage ---- */
 
-static int write_json(const struct stage_ctx *ctx, const char *name, json_t *j)
-{
-	char *path = stage_output(ctx, name);
-	int rc = json_dump_file(j, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	if (rc != 0)
-		ERR_INTERNAL("%s: cannot write", path);
-	free(path);
-	return rc ? -1 : 0;
-}
-
 int evaluate_run(struct stage_ctx *ctx)
 {
 	const struct audit_config *cfg = ctx->cfg;
@@ -905,11 +895,11 @@ int evaluate_run(struct stage_ctx *ctx)
 			"data mode: no prediction or probability columns were given, so there is no model to evaluate; "
 			"the probes stage trained no probe that could stand in for it (see probes/probes.json)"));
 	if (rc == 0)
-		rc = write_json(ctx, "metrics.json", out);
+		rc = stage_write_json(ctx, "metrics.json", out);
 	if (rc == 0) {
 		json_t *fj = json_object();
 		json_object_set_new(fj, "findings", json_incref(findings));
-		rc = write_json(ctx, "findings.json", fj);
+		rc = stage_write_json(ctx, "findings.json", fj);
 		json_decref(fj);
 	}
 	for (size_t s = 0; s < ns; s++) {

@@ -311,16 +311,6 @@ static int holdout(struct frame **train, struct frame **test, double share, uint
 
 /* ---- the stage ---- */
 
-static int write_json(const struct stage_ctx *ctx, const char *name, json_t *j)
-{
-	char *path = stage_output(ctx, name);
-	int rc = json_dump_file(j, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	if (rc != 0)
-		ERR_INTERNAL("%s: cannot write", path);
-	free(path);
-	return rc ? -1 : 0;
-}
-
 /* Split names: train, test, and current (one file) or current_<file stem>. */
 static char *current_name(const struct audit_config *cfg, size_t i)
 {
@@ -482,11 +472,11 @@ int ingest_stage_run(struct stage_ctx *ctx)
 		json_object_set_new(schema, "columns", json_incref(columns));
 		json_t *fj = json_object();
 		json_object_set_new(fj, "findings", json_incref(findings));
-		rc = write_json(ctx, "schema.json", schema);
+		rc = stage_write_json(ctx, "schema.json", schema);
 		if (rc == 0)
-			rc = write_json(ctx, "quality.json", quality);
+			rc = stage_write_json(ctx, "quality.json", quality);
 		if (rc == 0)
-			rc = write_json(ctx, "findings.json", fj);
+			rc = stage_write_json(ctx, "findings.json", fj);
 		json_decref(schema);
 		json_decref(fj);
 	}

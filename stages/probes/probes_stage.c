@@ -538,16 +538,6 @@ struct run {
 	const char *backend_name;
 };
 
-static int write_json(const struct stage_ctx *ctx, const char *name, json_t *j)
-{
-	char *path = stage_output(ctx, name);
-	int rc = json_dump_file(j, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	if (rc != 0)
-		ERR_INTERNAL("%s: cannot write", path);
-	free(path);
-	return rc ? -1 : 0;
-}
-
 /* The outputs of a stage that trained no probe, saying why: the stages after
  * it then see no stand-in and no reference. */
 static int write_skipped(const struct stage_ctx *ctx, const char *why, const char *backend)
@@ -557,12 +547,12 @@ static int write_skipped(const struct stage_ctx *ctx, const char *why, const cha
 	json_object_set_new(o, "backend", json_string(backend));
 	json_object_set_new(o, "probes", json_array());
 	json_object_set_new(o, "best", json_null());
-	int rc = write_json(ctx, "probes.json", o);
+	int rc = stage_write_json(ctx, "probes.json", o);
 	json_decref(o);
 	json_t *f = json_object();
 	json_object_set_new(f, "findings", json_array());
 	if (rc == 0)
-		rc = write_json(ctx, "findings.json", f);
+		rc = stage_write_json(ctx, "findings.json", f);
 	json_decref(f);
 	struct gzout g;
 	char *path = stage_output(ctx, "oof.csv.gz");
@@ -1267,13 +1257,13 @@ int probes_run(struct stage_ctx *ctx)
 	if (rc == 0) {
 		json_t *un = unlearnable_check(&r, findings);
 		json_t *pj = probes_json(&r, un);
-		rc = write_json(ctx, "probes.json", pj);
+		rc = stage_write_json(ctx, "probes.json", pj);
 		json_decref(pj);
 	}
 	if (rc == 0) {
 		json_t *fj = json_object();
 		json_object_set_new(fj, "findings", json_incref(findings));
-		rc = write_json(ctx, "findings.json", fj);
+		rc = stage_write_json(ctx, "findings.json", fj);
 		json_decref(fj);
 	}
 	if (rc == 0)

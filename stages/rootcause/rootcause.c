@@ -24,16 +24,6 @@ void rootcause_params(const struct audit_config *cfg, struct strbuf *out)
 		  (unsigned long long)cfg->seed, cfg->time ? cfg->time : "");
 }
 
-static int write_json(const struct stage_ctx *ctx, const char *name, json_t *j)
-{
-	char *path = stage_output(ctx, name);
-	int rc = json_dump_file(j, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	if (rc != 0)
-		ERR_INTERNAL("%s: cannot write", path);
-	free(path);
-	return rc ? -1 : 0;
-}
-
 static int write_text(const struct stage_ctx *ctx, const char *name, const struct strbuf *sb)
 {
 	char *path = stage_output(ctx, name);
@@ -154,7 +144,7 @@ int rootcause_run(struct stage_ctx *ctx)
 	if (rc == 0) {
 		json_t *fj = json_object();
 		json_object_set_new(fj, "findings", json_incref(unique));
-		rc = write_json(ctx, "findings.json", fj);
+		rc = stage_write_json(ctx, "findings.json", fj);
 		json_decref(fj);
 	}
 	if (rc == 0)
@@ -164,11 +154,11 @@ int rootcause_run(struct stage_ctx *ctx)
 	if (rc == 0 && has_time)
 		rc = write_text(ctx, "time.csv", &time_csv);
 	if (rc == 0)
-		rc = write_json(ctx, "analysis.json", analysis);
+		rc = stage_write_json(ctx, "analysis.json", analysis);
 	json_object_set_new(timings, "write", json_real(now_seconds() - t));
 	json_object_set_new(timings, "total", json_real(now_seconds() - t0));
 	if (rc == 0)
-		rc = write_json(ctx, "timings.json", timings);
+		rc = stage_write_json(ctx, "timings.json", timings);
 	sb_free(&drift_csv);
 	sb_free(&slices_csv);
 	sb_free(&time_csv);
