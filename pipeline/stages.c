@@ -17,7 +17,8 @@ static const char *const evaluate_inputs[] = {"ingest/", "probes/", NULL};
 static const char *const evaluate_outputs[] = {"metrics.json", "findings.json", NULL};
 
 static const char *const rootcause_inputs[] = {"ingest/", "probes/", "evaluate/", NULL};
-static const char *const rootcause_outputs[] = {"findings.json", "slices.csv", "drift.csv", "analysis.json", NULL};
+static const char *const rootcause_outputs[] = {"findings.json", "slices.csv", "drift.csv", "analysis.json",
+							 "label_issues.csv.gz", NULL};
 
 static const char *const mitigate_inputs[] = {"ingest/", "probes/", "evaluate/", "rootcause/", NULL};
 static const char *const mitigate_outputs[] = {"mitigations.json", NULL};

@@ -1,6 +1,7 @@
 /* xlsx.c - report.xlsx for people who live in Excel: Summary, Metrics,
  * Segments (with a native column chart), Findings, Data profile, and
- * Mitigations when the mitigate stage ran.
+ * Mitigations when the mitigate stage ran, and Label review when rootcause
+ * found suspected label errors.
  *
  * Every data-derived string is written with worksheet_write_string, never as
  * a formula, so `=HYPERLINK(...)` in a category stays text; escape_xlsx first
@@ -12,6 +13,7 @@
 #include "escape.h"
 #include "../../pipeline/findings.h"
 #include "../../pipeline/version.h"
+#include "../ingest/csv.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -376,6 +378,56 @@ static void sheet_mitigations(struct xw *x, const struct report_model *m)
 	}
 }
 
+#define LABEL_REVIEW_MAX 5000
+
+/* The suspects of rootcause/label_issues.csv.gz (already ranked, least
+ * self-confident first) with empty columns for the people who check them. */
+static void sheet_label_review(struct xw *x, const struct report_model *m)
+{
+	static const char *const cols[] = {"id", "given label", "suggested label", "self-confidence", "verified label",
+					   "reviewer"};
+	char *path = stage_input(m->ctx, "rootcause/label_issues.csv.gz");
+	struct csv_reader *rd = file_exists(path) ? csv_open(path, ',') : NULL;
+	free(path);
+	if (!rd) {
+		mla_error_clear();
+		return;
+	}
+	struct csv_row row;
+	lxw_worksheet *ws = NULL;
+	size_t n = 0, total = 0;
+	int got = csv_next(rd, &row); /* the header */
+	while (got > 0 && (got = csv_next(rd, &row)) > 0) {
+		if (row.nfields < 4)
+			continue;
+		total++;
+		if (n >= LABEL_REVIEW_MAX)
+			continue;
+		if (!ws) {
+			ws = workbook_add_worksheet(x->wb, "Label review");
+			worksheet_set_column(ws, 0, 5, 16, NULL);
+			header(x, ws, 0, cols, 6);
+		}
+		lxw_row_t r = (lxw_row_t)(n + 1);
+		put_str(x, ws, r, 0, row.field[0], NULL);
+		put_str(x, ws, r, 1, row.field[1], NULL);
+		put_str(x, ws, r, 2, row.field[2], NULL);
+		char *end;
+		double v = strtod(row.field[3], &end);
+		put_num(x, ws, r, 3, end != row.field[3] && !*end ? v : NAN, x->num);
+		n++;
+	}
+	if (got < 0)
+		mla_error_clear();
+	csv_close(rd);
+	if (ws && total > n) {
+		char note[160];
+		snprintf(note, sizeof note, "Showing the %zu least self-confident of %zu suspects; all are in "
+			 "rootcause/label_issues.csv.gz.", n, total);
+		put_str(x, ws, (lxw_row_t)(n + 2), 0, note, NULL);
+	}
+}
+
 /* The run's start from its id (20261127T020000Z[-2]); 2000-01-01 when the id
  * has another shape. Either way the same run gives the same timestamp. */
 static time_t created_time(const char *run_id)
@@ -422,6 +474,7 @@ int xlsx_write(const struct report_model *m)
 	sheet_findings(&x, m);
 	sheet_profile(&x, m);
 	sheet_mitigations(&x, m);
+	sheet_label_review(&x, m);
 
 	lxw_error e = workbook_close(x.wb);
 	free(title);

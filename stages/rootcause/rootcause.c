@@ -2,6 +2,7 @@
  * rootcause.h lists. */
 #include "rootcause.h"
 #include "drift.h"
+#include "labelnoise.h"
 #include "labelshift.h"
 #include "leakage.h"
 #include "quality_checks.h"
@@ -16,7 +17,7 @@
 #include <string.h>
 
 /* Bump when a rule or threshold changes, so stored results are not reused. */
-#define ROOTCAUSE_RULES 1
+#define ROOTCAUSE_RULES 2
 
 void rootcause_params(const struct audit_config *cfg, struct strbuf *out)
 {
@@ -110,6 +111,13 @@ int rootcause_run(struct stage_ctx *ctx)
 	if (rc == 0)
 		rc = labelshift_run(d, findings, analysis);
 	LAP("label_shift", 0.5);
+	if (rc == 0) {
+		char *oof = stage_input(ctx, "probes/oof.csv.gz"), *issues = stage_output(ctx, "label_issues.csv.gz");
+		rc = labelnoise_run(d, oof, issues, findings, analysis);
+		free(oof);
+		free(issues);
+	}
+	LAP("label_noise", 0.55);
 	if (rc == 0)
 		rc = leakage_run(d, findings, analysis);
 	/* the analyses below look at the evaluated splits only */
