@@ -11,7 +11,7 @@
 static const char *const ingest_outputs[] = {"schema.json", "quality.json", "findings.json", NULL};
 
 static const char *const probes_inputs[] = {"ingest/", NULL};
-static const char *const probes_outputs[] = {"probes.json", "oof.csv.gz", "findings.json", NULL};
+static const char *const probes_outputs[] = {"probes.json", "oof.csv.gz", "findings.json", "sanity.json", "hpo.csv", NULL};
 
 static const char *const evaluate_inputs[] = {"ingest/", "probes/", NULL};
 static const char *const evaluate_outputs[] = {"metrics.json", "findings.json", NULL};

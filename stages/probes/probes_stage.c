@@ -21,6 +21,7 @@
 #include "probes_stage.h"
 #include "features.h"
 #include "probe.h"
+#include "probes_sanity.h"
 #include "../evaluate/metrics.h"
 #include "../ingest/frame.h"
 #include "../../pipeline/findings.h"
@@ -549,6 +550,18 @@ static int write_skipped(const struct stage_ctx *ctx, const char *why, const cha
 	json_object_set_new(o, "best", json_null());
 	int rc = stage_write_json(ctx, "probes.json", o);
 	json_decref(o);
+	/* the training checks need probes too: say so in their files */
+	json_t *s = json_object();
+	json_object_set_new(s, "skipped", json_string(why));
+	if (rc == 0)
+		rc = stage_write_json(ctx, "sanity.json", s);
+	json_decref(s);
+	if (rc == 0) {
+		char *hp = stage_output(ctx, "hpo.csv");
+		static const char hdr[] = "method,trial,lr,l2,width,dropout,score,best_so_far\n";
+		rc = file_write_atomic(hp, hdr, sizeof hdr - 1);
+		free(hp);
+	}
 	json_t *f = json_object();
 	json_object_set_new(f, "findings", json_array());
 	if (rc == 0)
@@ -1187,6 +1200,67 @@ static int encode(struct run *r)
 	return rc;
 }
 
+/* The distillation teacher for the trained rows: the audited model's
+ * probabilities when the train frame has them for every trained row (model
+ * mode), else the largest reference probe's out-of-fold ones. n_sub x k, the
+ * caller frees; *name says which. */
+static float *teacher_of(const struct run *r, const char **name)
+{
+	const struct frame *f = r->sp[0].frame;
+	const struct audit_config *cfg = r->cfg;
+	size_t kk = (size_t)r->k, n = r->n_sub;
+	int *pcols = xmalloc(kk * sizeof *pcols), one = -1, have = 0;
+	for (size_t c = 0; c < kk; c++)
+		pcols[c] = -1;
+	for (size_t j = 0; j < f->ncols; j++) {
+		const struct frame_column *c = &f->cols[j];
+		if (c->role != ROLE_PROBA || !c->num)
+			continue;
+		if (cfg->proba && !strcmp(c->name, cfg->proba))
+			one = (int)j;
+		else if (cfg->proba_prefix && !strncmp(c->name, cfg->proba_prefix, strlen(cfg->proba_prefix))) {
+			int q = class_index(r->classes, r->k, c->name + strlen(cfg->proba_prefix));
+			if (q >= 0 && pcols[q] < 0) {
+				pcols[q] = (int)j;
+				have++;
+			}
+		}
+	}
+	float *t = xmalloc((n ? n : 1) * kk * sizeof *t);
+	int ok = (one >= 0 && r->k == 2 && r->positive >= 0) || have == r->k;
+	for (size_t i = 0; ok && i < n; i++) {
+		size_t row = r->sub[i];
+		double sum = 0;
+		for (size_t c = 0; c < kk; c++) {
+			double v = one >= 0 ? f->cols[one].num[row] : f->cols[pcols[c]].num[row];
+			if (one >= 0 && (int)c != r->positive)
+				v = 1 - v;
+			if (!(v >= 0 && v <= 1)) {
+				ok = 0;
+				break;
+			}
+			t[i * kk + c] = (float)v;
+			sum += v;
+		}
+		/* renormalise: models round their outputs */
+		for (size_t c = 0; ok && c < kk; c++)
+			t[i * kk + c] = sum > 0 ? (float)(t[i * kk + c] / sum) : 1.0f / (float)kk;
+	}
+	free(pcols);
+	if (ok) {
+		*name = "the audited model";
+		return t;
+	}
+	const float *p = r->sp[0].p[r->nref - 1];
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < kk; c++) {
+			float v = p[r->sub[i] * kk + c];
+			t[i * kk + c] = isfinite(v) ? v : 1.0f / (float)kk;
+		}
+	*name = r->refs[r->nref - 1].name;
+	return t;
+}
+
 int probes_run(struct stage_ctx *ctx)
 {
 	const struct audit_config *cfg = ctx->cfg;
@@ -1246,20 +1320,33 @@ int probes_run(struct stage_ctx *ctx)
 		make_folds(&r);
 		rc = train_probes(&r, be, &xsub, &ysub);
 	}
-	free(xsub);
-	free(ysub);
-	stage_progress(ctx, 0.8);
+	stage_progress(ctx, 0.6);
 	if (rc == 0)
 		rc = predict_all(&r, be);
 	if (rc == 0)
 		rc = compute_metrics(&r);
+	stage_progress(ctx, 0.7);
 	json_t *findings = json_array();
+	int learnable = -1;
 	if (rc == 0) {
 		json_t *un = unlearnable_check(&r, findings);
+		learnable = json_is_object(un) ? json_is_true(json_object_get(un, "any_beats")) : -1;
 		json_t *pj = probes_json(&r, un);
 		rc = stage_write_json(ctx, "probes.json", pj);
 		json_decref(pj);
 	}
+	if (rc == 0) {
+		/* the seed's training checks (findings after the
+		 * probes' own), on the same encoded rows as the probes */
+		const char *tname = NULL;
+		float *teacher = teacher_of(&r, &tname);
+		struct probe_data all = {.n = r.n_sub, .d = r.d, .x = xsub, .y = ysub, .n_classes = r.k};
+		rc = probes_sanity(ctx, be, r.budget->level, &all, teacher, tname, learnable, cfg->seed, findings);
+		free(teacher);
+	}
+	free(xsub);
+	free(ysub);
+	stage_progress(ctx, 0.9);
 	if (rc == 0) {
 		json_t *fj = json_object();
 		json_object_set_new(fj, "findings", json_incref(findings));

@@ -10,7 +10,11 @@
 #include <jansson.h>
 #include "../../pipeline/stage.h"
 
-enum plot_id { PLOT_SPLITS, PLOT_SEGMENTS, PLOT_RELIABILITY, PLOT_CONFUSION, PLOT_CURVES, PLOT_COUNT };
+enum plot_id {
+	PLOT_SPLITS, PLOT_SEGMENTS, PLOT_RELIABILITY, PLOT_CONFUSION, PLOT_CURVES,
+	PLOT_LR, PLOT_OPTIM, PLOT_HPO,  /* the training checks (probes/sanity.json) */
+	PLOT_COUNT
+};
 
 struct report_model {
 	const struct stage_ctx *ctx;
@@ -21,6 +25,7 @@ struct report_model {
 	json_t *findings;         /* every stage's findings, sorted by findings_sort */
 	json_t *mitigations;      /* mitigate/mitigations.json's array; empty when absent */
 	json_t *probes;           /* probes/probes.json, NULL when the run has no probes stage */
+	json_t *sanity;           /* probes/sanity.json, NULL when absent */
 	int has_probes, has_rootcause, has_mitigate;  /* does RUN/<stage>/ exist */
 	const char *name;         /* model name for titles */
 	const char *run_id;

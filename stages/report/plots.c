@@ -29,9 +29,10 @@ double plots_timeout_s = 60;
 #define CONFUSION_LABELS 12 /* counts written into the cells up to this many classes */
 
 static const char *const plot_files[PLOT_COUNT] = {"splits.png", "segments.png", "reliability.png", "confusion.png",
-						   "curves.png"};
+						   "curves.png", "lr_range.png", "optimizers.png", "hpo.png"};
 static const char *const plot_names[PLOT_COUNT] = {"metric per split", "metric per segment",
-						   "reliability diagram", "confusion matrix", "probe learning curves"};
+						   "reliability diagram", "confusion matrix", "probe learning curves",
+						   "learning-rate range test", "optimizers", "hyper-parameter search"};
 
 /* a JSON string's text, "" for anything else */
 static const char *str_of(const json_t *j)
@@ -357,6 +358,108 @@ static int data_curves(const struct report_model *m, const char *dir, int *drawn
 	return rc;
 }
 
+/* ---- the training checks (probes/sanity.json) ---- */
+
+/* lr_range.tsv: lr, raw loss, smoothed loss; lr_mark.tsv: the suggestion at
+ * the smoothed loss nearest to it. */
+static int data_lr(const struct report_model *m, const char *dir, int *drawn)
+{
+	*drawn = 0;
+	const json_t *lr = json_object_get(m->sanity, "lr_range");
+	const json_t *x = json_object_get(lr, "lr"), *raw = json_object_get(lr, "loss"), *sm = json_object_get(lr, "smooth");
+	const json_t *sug = json_object_get(lr, "suggested");
+	if (json_array_size(x) < 2 || !json_is_number(sug))
+		return 0;
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_puts(&sb, "lr\tloss\tsmoothed loss\n");
+	double s = json_number_value(sug), best = INFINITY, at = NAN;
+	for (size_t i = 0; i < json_array_size(x); i++) {
+		put_num(&sb, json_array_get(x, i));
+		sb_putc(&sb, '\t');
+		put_num(&sb, json_array_get(raw, i));
+		sb_putc(&sb, '\t');
+		put_num(&sb, json_array_get(sm, i));
+		sb_putc(&sb, '\n');
+		double d = fabs(log(json_number_value(json_array_get(x, i)) / s));
+		if (json_is_number(json_array_get(sm, i)) && d < best) {
+			best = d;
+			at = json_number_value(json_array_get(sm, i));
+		}
+	}
+	int rc = write_data(dir, "lr_range.tsv", &sb);
+	sb.len = 0;
+	sb_printf(&sb, "lr\tloss\n%.6g\t%.6g\n", s, at);
+	if (rc == 0)
+		rc = write_data(dir, "lr_mark.tsv", &sb);
+	sb_free(&sb);
+	*drawn = rc == 0;
+	return rc;
+}
+
+/* optimizers.tsv: x, steps to target (never reached: the planned steps are
+ * unknown here, so NaN and no bar), "optimizer/schedule" label. */
+static int data_optim(const struct report_model *m, const char *dir, int *drawn)
+{
+	*drawn = 0;
+	const json_t *runs = json_object_get(json_object_get(m->sanity, "optimizers"), "runs");
+	if (!json_array_size(runs))
+		return 0;
+	struct strbuf sb, t;
+	sb_init(&sb);
+	sb_init(&t);
+	sb_puts(&sb, "x\tsteps\trun\n");
+	for (size_t i = 0; i < json_array_size(runs); i++) {
+		const json_t *r = json_array_get(runs, i);
+		json_int_t st = json_integer_value(json_object_get(r, "steps_to_target"));
+		sb_printf(&sb, "%zu\t", i);
+		if (st >= 0)
+			sb_printf(&sb, "%lld", (long long)st);
+		else
+			sb_puts(&sb, "NaN");
+		sb_putc(&sb, '\t');
+		t.len = 0;
+		sb_printf(&t, "%s/%s", str_of(json_object_get(r, "optimizer")), str_of(json_object_get(r, "schedule")));
+		escape_gnuplot_field(&sb, t.data, LABEL_CHARS);
+		sb_putc(&sb, '\n');
+	}
+	int rc = write_data(dir, "optimizers.tsv", &sb);
+	sb_free(&sb);
+	sb_free(&t);
+	*drawn = rc == 0;
+	return rc;
+}
+
+/* hpo_<grid|random|bayes>.tsv: trial, best score so far (- validation loss). */
+static int data_hpo(const struct report_model *m, const char *dir, int *drawn)
+{
+	*drawn = 0;
+	const json_t *methods = json_object_get(json_object_get(m->sanity, "hpo"), "methods");
+	if (json_array_size(methods) != 3)
+		return 0;
+	static const char *const files[3] = {"hpo_grid.tsv", "hpo_random.tsv", "hpo_bayes.tsv"};
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < 3; k++) {
+		const json_t *me = json_array_get(methods, k), *b = json_object_get(me, "best_so_far");
+		struct strbuf sb;
+		sb_init(&sb);
+		sb_puts(&sb, "trial\t");
+		escape_gnuplot_field(&sb, str_of(json_object_get(me, "method")), LABEL_CHARS);
+		sb_putc(&sb, '\n');
+		for (size_t i = 0; i < json_array_size(b); i++) {
+			sb_printf(&sb, "%zu\t", i + 1);
+			put_num(&sb, json_array_get(b, i));
+			sb_putc(&sb, '\n');
+		}
+		if (!json_array_size(b))
+			sb_puts(&sb, "1\tNaN\n");
+		rc = write_data(dir, files[k], &sb);
+		sb_free(&sb);
+	}
+	*drawn = rc == 0;
+	return rc;
+}
+
 static int append_plot(struct strbuf *script, const char *tmpl_name, const char *setup,
 		       const struct tmpl_var *extra, size_t nextra)
 {
@@ -389,6 +492,12 @@ int plots_draw(struct report_model *m)
 		rc = data_confusion(m, dir, &draw[PLOT_CONFUSION], &conf_labels);
 	if (rc == 0)
 		rc = data_curves(m, dir, &draw[PLOT_CURVES], &curves_last);
+	if (rc == 0 && m->sanity)
+		rc = data_lr(m, dir, &draw[PLOT_LR]);
+	if (rc == 0 && m->sanity)
+		rc = data_optim(m, dir, &draw[PLOT_OPTIM]);
+	if (rc == 0 && m->sanity)
+		rc = data_hpo(m, dir, &draw[PLOT_HPO]);
 
 	struct strbuf script;
 	sb_init(&script);
@@ -421,6 +530,18 @@ int plots_draw(struct report_model *m)
 		snprintf(last, sizeof last, "%d", curves_last);
 		struct tmpl_var v[] = {{"png", plot_files[PLOT_CURVES]}, {"last", last}};
 		rc = append_plot(&script, "plot_curves.gp", setup, v, 2);
+	}
+	if (rc == 0 && draw[PLOT_LR]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_LR]}};
+		rc = append_plot(&script, "plot_lr_range.gp", setup, v, 1);
+	}
+	if (rc == 0 && draw[PLOT_OPTIM]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_OPTIM]}};
+		rc = append_plot(&script, "plot_optimizers.gp", setup, v, 1);
+	}
+	if (rc == 0 && draw[PLOT_HPO]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_HPO]}};
+		rc = append_plot(&script, "plot_hpo.gp", setup, v, 1);
 	}
 	free(setup);
 	if (rc == 0 && script.len) {

@@ -276,6 +276,12 @@ static int model_load(const struct stage_ctx *ctx, struct report_model *m)
 		free(pj);
 		if (exists && !(m->probes = load_json(ctx, "probes/probes.json")))
 			return -1;
+		/* runs from before the training checks have no sanity.json */
+		char *sj = stage_input(ctx, "probes/sanity.json");
+		exists = file_exists(sj);
+		free(sj);
+		if (exists && !(m->sanity = load_json(ctx, "probes/sanity.json")))
+			return -1;
 	}
 	if (load_findings(m) != 0 || load_mitigations(m) != 0)
 		return -1;
@@ -320,6 +326,7 @@ static void model_free(struct report_model *m)
 	json_decref(m->findings);
 	json_decref(m->mitigations);
 	json_decref(m->probes);
+	json_decref(m->sanity);
 	for (int i = 0; i < PLOT_COUNT; i++)
 		free(m->plot_png[i]);
 	free(m->plot_note);

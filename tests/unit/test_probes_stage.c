@@ -244,9 +244,102 @@ START_TEST(shuffled_labels_are_unlearnable)
 	ck_assert_str_eq(json_string_value(json_object_get(f, "severity")), "high");
 	ck_assert(json_is_object(json_object_get(json_object_get(f, "evidence"), "accuracy_gain")));
 	json_decref(j);
+	/* the training checks: the mini-batch cannot be fitted, and the finding
+	 * says why (no duplicates in synth, so no learnable signal) */
+	ck_assert_msg(has_finding(pf, "sanity_check"), "no sanity_check finding on shuffled labels");
+	j = load_json(pf);
+	int overfit = 0;
+	size_t i;
+	json_array_foreach(json_object_get(j, "findings"), i, f) {
+		const json_t *ev = json_object_get(f, "evidence");
+		if (strcmp(json_string_value(json_object_get(f, "kind")), "sanity_check") ||
+		    strcmp(json_string_value(json_object_get(ev, "check")), "overfit_batch"))
+			continue;
+		overfit = 1;
+		ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "no_learnable_signal");
+		ck_assert_str_eq(json_string_value(json_object_get(f, "severity")), "high");
+		ck_assert_str_eq(json_string_value(json_object_get(f, "step")), "probes");
+		ck_assert(json_number_value(json_object_get(ev, "final_acc")) < 0.98);
+	}
+	ck_assert_msg(overfit, "no overfit_batch sanity_check");
+	json_decref(j);
 	free(pf);
 	free(run);
 	free(data);
+	free(out);
+	free(ini);
+	free(d);
+}
+END_TEST
+
+/* The training checks on clean synth: quick writes the four quick checks, all
+ * passing (the data are learnable, the gradients right) and an hpo.csv with
+ * only its header; standard adds the rest and a search table with every
+ * method's trials. */
+static size_t count_lines_with(const char *text, const char *prefix)
+{
+	size_t n = 0, len = strlen(prefix);
+	for (const char *s = text; s && *s; s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL)
+		n += !strncmp(s, prefix, len);
+	return n;
+}
+
+START_TEST(training_checks_run_on_clean)
+{
+	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out");
+	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
+	char *run = latest(out);
+	char *sp = path_join(run, "probes/sanity.json"), *hp = path_join(run, "probes/hpo.csv");
+	json_t *s = load_json(sp);
+	ck_assert_str_eq(json_string_value(json_object_get(s, "level")), "quick");
+	ck_assert(json_is_true(json_object_get(json_object_get(s, "overfit_batch"), "passed")));
+	const json_t *g = json_object_get(s, "gradient_check");
+	ck_assert(json_is_true(json_object_get(g, "passed")));
+	ck_assert(json_number_value(json_object_get(g, "max_rel_err")) < 1e-6);
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(s, "init"), "runs")), 4);
+	double lr = json_number_value(json_object_get(json_object_get(s, "lr_range"), "suggested"));
+	ck_assert_msg(lr > 1e-5 && lr < 10, "suggested lr %g", lr);
+	ck_assert_ptr_null(json_object_get(s, "hpo"));
+	json_decref(s);
+	char *csv = file_read_all(hp, NULL);
+	ck_assert_ptr_nonnull(csv);
+	ck_assert_str_eq(csv, "method,trial,lr,l2,width,dropout,score,best_so_far\n");
+	free(csv);
+	char *pf = path_join(run, "probes/findings.json");
+	ck_assert_msg(!has_finding(pf, "sanity_check"), "a sanity_check finding on clean data");
+	free(pf);
+	free(run);
+
+	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "standard", "--force", NULL), 1);
+	run = latest(out);
+	free(sp);
+	free(hp);
+	sp = path_join(run, "probes/sanity.json");
+	hp = path_join(run, "probes/hpo.csv");
+	s = load_json(sp);
+	static const char *const keys[] = {"overfit_batch", "gradient_check", "init", "lr_range", "optimizers",
+					   "regularisation", "capacity", "health", "hpo", "distill"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		ck_assert_msg(json_is_object(json_object_get(s, keys[i])), "sanity.json without %s", keys[i]);
+	ck_assert_int_eq(json_array_size(json_object_get(json_object_get(s, "optimizers"), "runs")), 20);
+	json_decref(s);
+	csv = file_read_all(hp, NULL);
+	ck_assert_ptr_nonnull(csv);
+	ck_assert_uint_eq(count_lines_with(csv, "grid,"), 12);
+	ck_assert_uint_eq(count_lines_with(csv, "random,"), 12);
+	ck_assert_uint_eq(count_lines_with(csv, "bayes,"), 12);
+	free(csv);
+	/* the report's appendix gives advice, not the old "not run yet" line */
+	char *md = path_join(run, "report/index.html");
+	char *text = file_read_all(md, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "Learning rate:</strong> suggested"));
+	ck_assert_ptr_null(strstr(text, "Not run in mlaudit"));
+	free(text);
+	free(md);
+	free(sp);
+	free(hp);
+	free(run);
 	free(out);
 	free(ini);
 	free(d);
@@ -425,6 +518,7 @@ Suite *probes_stage_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, best_probe_is_close_to_a_good_model);
 	tcase_add_test(tc, shuffled_labels_are_unlearnable);
+	tcase_add_test(tc, training_checks_run_on_clean);
 	tcase_add_test(tc, a_model_worse_than_the_probe_is_below_reference);
 	tcase_add_test(tc, same_seed_gives_identical_oof_bytes);
 	tcase_add_test(tc, data_mode_runs_with_the_probe_standing_in);
