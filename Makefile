@@ -20,7 +20,7 @@ MAIN    := pipeline/main.c
 TSRC    := $(wildcard tests/unit/*.c)
 CUSRC   := $(wildcard cuda/*.cu)
 
-REL     := build/release
+REL     ?= build/release
 ASAN    := build/asan
 REL_CFLAGS  := $(BASE) -O2
 ASAN_CFLAGS := $(BASE) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -20,6 +20,7 @@
  * every artifact (the tests check oof.csv.gz). */
 #include "probes_stage.h"
 #include "features.h"
+#include "probe_inputs.h"
 #include "probe.h"
 #include "probes_sanity.h"
 #include "../evaluate/metrics.h"
@@ -81,136 +82,6 @@ static const struct budget *budget_of(const char *level)
 }
 
 /* ---- frames cut to the probes' columns ---- */
-
-/* A frame whose columns are train's features and segments (segments are
- * inputs a model may use too), all with the feature role. Columns are shallow
- * copies of the ingest frame's, except those built here (owned[]). */
-struct pframe {
-	struct frame f;
-	void **owned;
-	size_t nowned;
-};
-
-static void *own(struct pframe *p, void *ptr)
-{
-	p->owned = xrealloc(p->owned, (p->nowned + 1) * sizeof *p->owned);
-	p->owned[p->nowned++] = ptr;
-	return ptr;
-}
-
-static void pframe_free(struct pframe *p)
-{
-	for (size_t i = 0; i < p->nowned; i++)
-		free(p->owned[i]);
-	free(p->owned);
-	free(p->f.cols);
-	memset(p, 0, sizeof *p);
-}
-
-static int is_probe_input(const struct frame_column *c)
-{
-	return c->role == ROLE_FEATURE || c->role == ROLE_SEGMENT;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* A numeric column read as categorical (train had text, this split numbers):
- * levels are the distinct values printed, so they match train's levels when
- * the text was the same number, and count as unseen otherwise. */
-static void numeric_as_levels(struct pframe *p, struct frame_column *out, const struct frame_column *in, size_t n)
-{
-	double *v = xmalloc((n ? n : 1) * sizeof *v);
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isnan(in->num[i]))
-			v[m++] = in->num[i];
-	qsort(v, m, sizeof *v, cmp_double);
-	size_t u = 0;
-	for (size_t i = 0; i < m; i++)
-		if (u == 0 || v[i] != v[u - 1])
-			v[u++] = v[i];
-	out->levels = own(p, xmalloc((u ? u : 1) * sizeof *out->levels));
-	for (size_t l = 0; l < u; l++)
-		out->levels[l] = own(p, xasprintf("%.15g", v[l]));
-	out->nlevels = u;
-	out->code = own(p, xmalloc((n ? n : 1) * sizeof *out->code));
-	for (size_t i = 0; i < n; i++) {
-		out->code[i] = -1;
-		if (isnan(in->num[i]))
-			continue;
-		double *hit = bsearch(&in->num[i], v, u, sizeof *v, cmp_double);
-		out->code[i] = hit ? (int32_t)(hit - v) : -1;
-	}
-	out->num = NULL;
-	free(v);
-}
-
-/* A categorical column read as numeric: each level parsed as a number, text
- * that is not one reads as missing. */
-static void levels_as_numeric(struct pframe *p, struct frame_column *out, const struct frame_column *in, size_t n)
-{
-	double *lv = xmalloc((in->nlevels + 1) * sizeof *lv);
-	for (size_t l = 0; l < in->nlevels; l++) {
-		char *end;
-		lv[l] = strtod(in->levels[l], &end);
-		if (end == in->levels[l] || *end || !isfinite(lv[l]))
-			lv[l] = NAN;
-	}
-	out->num = own(p, xmalloc((n ? n : 1) * sizeof *out->num));
-	for (size_t i = 0; i < n; i++)
-		out->num[i] = in->code[i] >= 0 ? lv[in->code[i]] : NAN;
-	out->code = NULL;
-	out->levels = NULL;
-	out->nlevels = 0;
-	free(lv);
-}
-
-static void pframe_of(struct pframe *p, const struct frame *f, const struct frame *train)
-{
-	memset(p, 0, sizeof *p);
-	p->f.split = f->split;
-	p->f.source = f->source;
-	p->f.nrows = f->nrows;
-	p->f.cols = xcalloc(train->ncols ? train->ncols : 1, sizeof *p->f.cols);
-	size_t n = f->nrows;
-	for (size_t j = 0; j < train->ncols; j++) {
-		const struct frame_column *tc = &train->cols[j];
-		if (!is_probe_input(tc))
-			continue;
-		struct frame_column *c = &p->f.cols[p->f.ncols++];
-		int k = f == train ? (int)j : frame_find(f, tc->name);
-		int want_cat = tc->type == COL_CATEGORICAL;
-		if (k < 0) {   /* absent from this split: every value missing */
-			memset(c, 0, sizeof *c);
-			c->name = tc->name;
-			c->type = tc->type;
-			if (want_cat) {
-				c->code = own(p, xmalloc((n ? n : 1) * sizeof *c->code));
-				for (size_t i = 0; i < n; i++)
-					c->code[i] = -1;
-			} else {
-				c->num = own(p, xmalloc((n ? n : 1) * sizeof *c->num));
-				for (size_t i = 0; i < n; i++)
-					c->num[i] = NAN;
-			}
-			c->n_missing = n;
-		} else {
-			const struct frame_column *fc = &f->cols[k];
-			*c = *fc;
-			int is_cat = fc->type == COL_CATEGORICAL;
-			if (want_cat && !is_cat)
-				numeric_as_levels(p, c, fc, n);
-			else if (!want_cat && is_cat)
-				levels_as_numeric(p, c, fc, n);
-			c->type = tc->type;
-		}
-		c->role = ROLE_FEATURE;
-	}
-}
 
 /* ---- labels ---- */
 
@@ -938,7 +809,7 @@ static json_t *encoding_json(const struct feat_encoding *e, const struct frame *
 	json_t *o = json_object(), *cols = json_array();
 	size_t counts[4] = {0}, sources = 0;
 	for (size_t j = 0; j < train->ncols; j++)
-		sources += is_probe_input(&train->cols[j]);
+		sources += inputs_is_input(&train->cols[j]);
 	for (size_t i = 0; i < feat_width(e); i++) {
 		const struct feat_column *c = feat_column_at(e, i);
 		counts[c->kind]++;
@@ -1180,22 +1051,13 @@ static int load_inputs(struct run *r, json_t **schema_out)
 static int encode(struct run *r)
 {
 	const struct frame *train = r->sp[0].frame;
-	struct pframe pt;
-	pframe_of(&pt, train, train);
-	r->enc = feat_fit(&pt.f);
+	r->enc = inputs_fit(train);
 	int rc = r->enc ? 0 : -1;
-	if (rc == 0) {
+	if (rc == 0)
 		r->d = feat_width(r->enc);
-		r->sp[0].x = feat_transform(r->enc, &pt.f);
-		rc = r->sp[0].x ? 0 : -1;
-	}
-	pframe_free(&pt);
-	for (size_t s = 1; rc == 0 && s < r->ns; s++) {
-		struct pframe p;
-		pframe_of(&p, r->sp[s].frame, train);
-		r->sp[s].x = feat_transform(r->enc, &p.f);
+	for (size_t s = 0; rc == 0 && s < r->ns; s++) {
+		r->sp[s].x = inputs_encode(r->enc, r->sp[s].frame, train);
 		rc = r->sp[s].x ? 0 : -1;
-		pframe_free(&p);
 	}
 	return rc;
 }
@@ -1286,7 +1148,7 @@ int probes_run(struct stage_ctx *ctx)
 	if (rc == 0) {
 		size_t inputs = 0;
 		for (size_t j = 0; j < r.sp[0].frame->ncols; j++)
-			inputs += is_probe_input(&r.sp[0].frame->cols[j]);
+			inputs += inputs_is_input(&r.sp[0].frame->cols[j]);
 		if (!inputs)
 			skip = "no feature columns to train probes on";
 		else if (r.k > PROBE_MAX_CLASSES)

@@ -7,6 +7,7 @@
 #include "leakage.h"
 #include "quality_checks.h"
 #include "rcdata.h"
+#include "rcprobe.h"
 #include "reliance.h"
 #include "slices.h"
 #include "timewin.h"
@@ -17,7 +18,7 @@
 #include <string.h>
 
 /* Bump when a rule or threshold changes, so stored results are not reused. */
-#define ROOTCAUSE_RULES 2
+#define ROOTCAUSE_RULES 3
 
 void rootcause_params(const struct audit_config *cfg, struct strbuf *out)
 {
@@ -103,7 +104,11 @@ int rootcause_run(struct stage_ctx *ctx)
 	size_t cells_n = d->nsplits * (d->ncols ? d->ncols : 1);
 	uint8_t *unit = xcalloc(cells_n, 1);
 	struct drift_cell *cells = xcalloc(cells_n, sizeof *cells);
-	int rc = quality_checks_run(d, findings, analysis, unit);
+	struct rc_probes probes;
+	int rc = rcprobe_open(d, &probes);
+	LAP("encode", 0.25);
+	if (rc == 0)
+		rc = quality_checks_run(d, findings, analysis, unit);
 	LAP("quality", 0.3);
 	if (rc == 0)
 		rc = drift_run(d, unit, cells, findings, &drift_csv, analysis);
@@ -123,12 +128,15 @@ int rootcause_run(struct stage_ctx *ctx)
 	/* the analyses below look at the evaluated splits only */
 	rcdata_release_split(d, 0);
 	LAP("leakage", 0.6);
+	/* HOOK domain: the domain classifier, concept drift */
+	/* HOOK surrogate: importance, importance_shift, single points */
 	if (rc == 0)
 		rc = reliance_run(d, cells, unit, findings, analysis);
 	LAP("reliance", 0.7);
 	if (rc == 0)
 		rc = slices_run(d, findings, &slices_csv, analysis);
 	LAP("slices", 0.9);
+	/* HOOK represent: underrepresented slices and their learning curves */
 	int has_time = 0;
 	if (rc == 0) {
 		has_time = timewin_run(d, metrics, findings, &time_csv, analysis);
@@ -170,6 +178,7 @@ int rootcause_run(struct stage_ctx *ctx)
 	sb_free(&drift_csv);
 	sb_free(&slices_csv);
 	sb_free(&time_csv);
+	rcprobe_close(&probes);
 	free(unit);
 	free(cells);
 	json_decref(unique);
