@@ -18,71 +18,7 @@
 
 #include "pipeline/stage.h"
 #include "pipeline/util.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("MLAUDIT_BIN");
-	ck_assert_msg(b && *b, "MLAUDIT_BIN is not set (run the tests with make test)");
-	return b;
-}
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/mla-e2e-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	ck_assert_ptr_nonnull(d);
-	return xstrdup(d);
-}
-
-/* Run mlaudit with args (NULL-terminated); stderr+stdout captured into *out.
- * Returns the exit status, or 128 + signal. `env` is "NAME=VALUE" or NULL. */
-static int mla(char **out, const char *env, ...)
-{
-	const char *argv[64];
-	int argc = 0;
-	argv[argc++] = bin();
-	va_list ap;
-	va_start(ap, env);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) && argc < 63)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	char path[] = "/tmp/mla-e2e-out-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (env)
-			putenv((char *)env);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	close(fd);
-	if (out)
-		*out = file_read_all(path, NULL);
-	unlink(path);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *write_file(const char *dir, const char *name, const char *text, size_t len)
-{
-	char *p = path_join(dir, name);
-	ck_assert_int_eq(file_write_atomic(p, text, len), 0);
-	return p;
-}
-
-static json_t *load_json(const char *path)
-{
-	json_error_t e;
-	json_t *j = json_load_file(path, 0, &e);
-	ck_assert_msg(j != NULL, "%s: %s", path, e.text);
-	return j;
-}
+#include "tests/unit/testutil.h"
 
 /* Published run folders (names starting with a digit) in out. */
 static int count_runs(const char *out)
@@ -132,15 +68,15 @@ static const struct expectation expected[] = {
 START_TEST(synth_scenario_gives_its_finding)
 {
 	const struct expectation *x = &expected[_i];
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *data = path_join(d, "data"), *out = path_join(d, "out");
-	ck_assert_int_eq(mla(NULL, NULL, "synth", x->scenario, "--out", data, "--rows", "4000", "--seed", "3", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", x->scenario, "--out", data, "--rows", "4000", "--seed", "3", NULL), 0);
 	char *ini = path_join(data, "audit.ini");
 	char *log = NULL;
-	int status = mla(&log, NULL, "run", ini, "--out", out, "--quiet", NULL);
+	int status = tu_mla(&log, NULL, "run", ini, "--out", out, "--quiet", NULL);
 	ck_assert_msg(status == 0 || status == 1, "%s: status %d: %s", x->scenario, status, log);
 	char *sum = path_join(out, "latest/report/summary.json");
-	json_t *s = load_json(sum);
+	json_t *s = tu_load_json(sum);
 	json_t *findings = json_object_get(s, "findings"), *f;
 	size_t i;
 	int found = 0, medium_or_more = 0;
@@ -195,12 +131,12 @@ static const struct bad_input bad_inputs[] = {
 START_TEST(bad_input_exits_2_and_publishes_nothing)
 {
 	const struct bad_input *b = &bad_inputs[_i];
-	char *d = tmpdir();
-	char *data = write_file(d, "data.csv", b->file, b->len ? b->len : strlen(b->file));
+	char *d = tu_tmpdir("e2e");
+	char *data = tu_write_file(d, "data.csv", b->file, b->len ? b->len : strlen(b->file));
 	char *out = path_join(d, "out");
 	char *log = NULL;
-	int status = b->extra ? mla(&log, NULL, "run", "--train", data, "--label", "y", "--out", out, b->extra, NULL)
-			      : mla(&log, NULL, "run", "--train", data, "--label", "y", "--out", out, NULL);
+	int status = b->extra ? tu_mla(&log, NULL, "run", "--train", data, "--label", "y", "--out", out, b->extra, NULL)
+			      : tu_mla(&log, NULL, "run", "--train", data, "--label", "y", "--out", out, NULL);
 	ck_assert_msg(status == 2, "%s: status %d, output: %s", b->what, status, log);
 	ck_assert_msg(strstr(log, b->message), "%s: message lacks '%s': %s", b->what, b->message, log);
 	ck_assert_msg(strstr(log, "mlaudit: error:"), "%s: %s", b->what, log);
@@ -214,7 +150,7 @@ END_TEST
 
 START_TEST(truncated_gzip_exits_2)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	struct strbuf sb = {0};
 	sb_puts(&sb, "a,b,y\n");
 	for (int i = 0; i < 20000; i++)
@@ -225,15 +161,15 @@ START_TEST(truncated_gzip_exits_2)
 	gzclose(g);
 	size_t len;
 	char *bytes = file_read_all(full, &len);
-	char *cut = write_file(d, "cut.csv.gz", bytes, len / 2);
+	char *cut = tu_write_file(d, "cut.csv.gz", bytes, len / 2);
 	char *out = path_join(d, "out"), *log = NULL;
-	int status = mla(&log, NULL, "run", "--train", cut, "--label", "y", "--out", out, NULL);
+	int status = tu_mla(&log, NULL, "run", "--train", cut, "--label", "y", "--out", out, NULL);
 	ck_assert_msg(status == 2, "status %d: %s", status, log);
 	ck_assert_ptr_nonnull(strstr(log, "cut.csv.gz"));
 	ck_assert_int_eq(count_runs(out), 0);
 	/* the intact file works */
 	free(log);
-	status = mla(&log, NULL, "run", "--train", full, "--label", "y", "--out", out, "--quiet", NULL);
+	status = tu_mla(&log, NULL, "run", "--train", full, "--label", "y", "--out", out, "--quiet", NULL);
 	ck_assert_msg(status == 0 || status == 1, "status %d: %s", status, log);
 	free(log); free(out); free(cut); free(bytes); free(full); sb_free(&sb);
 	remove_tree(d);
@@ -243,11 +179,11 @@ END_TEST
 
 START_TEST(unknown_ini_key_exits_2)
 {
-	char *d = tmpdir();
-	char *data = write_file(d, "data.csv", GOOD, strlen(GOOD));
-	char *ini = write_file(d, "audit.ini", "train = data.csv\nlabel = y\ncolour = red\n", 40);
+	char *d = tu_tmpdir("e2e");
+	char *data = tu_write_file(d, "data.csv", GOOD, strlen(GOOD));
+	char *ini = tu_write_file(d, "audit.ini", "train = data.csv\nlabel = y\ncolour = red\n", 40);
 	char *out = path_join(d, "out"), *log = NULL;
-	int status = mla(&log, NULL, "run", ini, "--out", out, NULL);
+	int status = tu_mla(&log, NULL, "run", ini, "--out", out, NULL);
 	ck_assert_int_eq(status, 2);
 	ck_assert_msg(strstr(log, "audit.ini:3:1: unknown key 'colour'"), "%s", log);
 	free(log); free(out); free(ini); free(data);
@@ -261,7 +197,7 @@ END_TEST
 static const char *stage_status(const char *run_json, const char *stage)
 {
 	static char buf[32];
-	json_t *j = load_json(run_json);
+	json_t *j = tu_load_json(run_json);
 	json_t *st;
 	size_t i;
 	buf[0] = 0;
@@ -275,7 +211,7 @@ static const char *stage_status(const char *run_json, const char *stage)
 static char *synth_clean(const char *d)
 {
 	char *data = path_join(d, "data");
-	ck_assert_int_eq(mla(NULL, NULL, "synth", "clean", "--out", data, "--rows", "1500", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", "clean", "--out", data, "--rows", "1500", NULL), 0);
 	char *ini = path_join(data, "audit.ini");
 	free(data);
 	return ini;
@@ -283,20 +219,20 @@ static char *synth_clean(const char *d)
 
 START_TEST(unchanged_stages_are_reused_unless_forced)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *ini = synth_clean(d);
 	char *out = path_join(d, "out"), *rj = path_join(out, "latest/run.json");
-	ck_assert_int_eq(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
 	ck_assert_str_eq(stage_status(rj, "ingest"), "ran");
-	ck_assert_int_eq(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
 	ck_assert_str_eq(stage_status(rj, "ingest"), "reused");
 	ck_assert_str_eq(stage_status(rj, "evaluate"), "reused");
 	ck_assert_str_eq(stage_status(rj, "report"), "ran");
 	/* a changed parameter reruns the stages that depend on it */
-	ck_assert_int_le(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--metric", "f1", NULL), 1);
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--metric", "f1", NULL), 1);
 	ck_assert_str_eq(stage_status(rj, "ingest"), "reused");
 	ck_assert_str_eq(stage_status(rj, "evaluate"), "ran");
-	ck_assert_int_le(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--force", NULL), 1);
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--force", NULL), 1);
 	ck_assert_str_eq(stage_status(rj, "ingest"), "ran");
 	ck_assert_str_eq(stage_status(rj, "evaluate"), "ran");
 	ck_assert_int_eq(count_runs(out), 4);
@@ -308,7 +244,7 @@ END_TEST
 
 START_TEST(second_run_exits_75_while_locked)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *ini = synth_clean(d);
 	char *out = path_join(d, "out");
 	mkdir_p(out);
@@ -318,11 +254,11 @@ START_TEST(second_run_exits_75_while_locked)
 	ck_assert_int_eq(write(fd, "4242\n", 5), 5);
 	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
 	char *log = NULL;
-	ck_assert_int_eq(mla(&log, NULL, "run", ini, "--out", out, NULL), 75);
+	ck_assert_int_eq(tu_mla(&log, NULL, "run", ini, "--out", out, NULL), 75);
 	ck_assert_msg(strstr(log, "pid 4242"), "%s", log);
 	close(fd);
 	free(log);
-	ck_assert_int_eq(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
 	free(lock); free(out); free(ini);
 	remove_tree(d);
 	free(d);
@@ -331,15 +267,15 @@ END_TEST
 
 START_TEST(killed_run_leaves_nothing_published_and_rerun_completes)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *ini = synth_clean(d);
 	char *out = path_join(d, "out");
-	int status = mla(NULL, "MLAUDIT_FAULT_KILL_STAGE=evaluate", "run", ini, "--out", out, "--quiet", NULL);
+	int status = tu_mla(NULL, "MLAUDIT_FAULT_KILL_STAGE=evaluate", "run", ini, "--out", out, "--quiet", NULL);
 	ck_assert_int_eq(status, 128 + SIGKILL);
 	ck_assert_int_eq(count_runs(out), 0);
 	ck_assert_int_eq(has_partial(out), 1);
 	char *log = NULL;
-	ck_assert_int_eq(mla(&log, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
+	ck_assert_int_eq(tu_mla(&log, NULL, "run", ini, "--out", out, "--quiet", NULL), 0);
 	char *rj = path_join(out, "latest/run.json");
 	ck_assert_str_eq(stage_status(rj, "ingest"), "reused");
 	ck_assert_str_eq(stage_status(rj, "evaluate"), "ran");
@@ -356,16 +292,16 @@ END_TEST
 START_TEST(help_version_and_demo)
 {
 	char *log = NULL;
-	ck_assert_int_eq(mla(&log, NULL, "--help", NULL), 0);
+	ck_assert_int_eq(tu_mla(&log, NULL, "--help", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(log, "--proba_prefix"));
 	ck_assert_ptr_nonnull(strstr(log, "pipeline-bug"));
 	free(log);
-	ck_assert_int_eq(mla(&log, NULL, "--version", NULL), 0);
+	ck_assert_int_eq(tu_mla(&log, NULL, "--version", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(log, "mlaudit 0."));
 	free(log);
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *out = path_join(d, "demo");
-	int status = mla(&log, NULL, "demo", "--out", out, NULL);
+	int status = tu_mla(&log, NULL, "demo", "--out", out, NULL);
 	ck_assert_msg(status == 0 || status == 1, "demo status %d: %s", status, log);
 	ck_assert_ptr_nonnull(strstr(log, "/report/index.html"));
 	free(log); free(out);
@@ -378,7 +314,7 @@ END_TEST
 
 START_TEST(data_strings_are_escaped_everywhere)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	struct strbuf sb = {0};
 	/* a feature column whose name holds a quote, a backquote and a newline */
 	sb_puts(&sb, "seg,\"we\"\"ird`\nname\",x,y,pred,proba\n");
@@ -391,10 +327,10 @@ START_TEST(data_strings_are_escaped_everywhere)
 		double p = 1 / (1 + exp(-2 * x));
 		sb_printf(&sb, "%s,%d,%.4f,%s,%s,%.4f\n", seg, i % 7, x, y ? "yes" : "no", p >= 0.5 ? "yes" : "no", p);
 	}
-	char *data = write_file(d, "data.csv", sb.data, sb.len);
+	char *data = tu_write_file(d, "data.csv", sb.data, sb.len);
 	sb_free(&sb);
 	char *out = path_join(d, "out"), *log = NULL;
-	int status = mla(&log, NULL, "run", "--train", data, "--label", "y", "--pred", "pred", "--proba", "proba",
+	int status = tu_mla(&log, NULL, "run", "--train", data, "--label", "y", "--pred", "pred", "--proba", "proba",
 			 "--segments", "seg", "--out", out, "--quiet", NULL);
 	ck_assert_msg(status == 0 || status == 1, "status %d: %s", status, log);
 	char *html_path = path_join(out, "latest/report/index.html");
@@ -438,7 +374,7 @@ static char *fleet_config(const char *d, const char *name, const char *scenario)
 {
 	char *data = xasprintf("%s/%s-data", d, name);
 	if (scenario)
-		ck_assert_int_eq(mla(NULL, NULL, "synth", scenario, "--out", data, "--rows", "1200", NULL), 0);
+		ck_assert_int_eq(tu_mla(NULL, NULL, "synth", scenario, "--out", data, "--rows", "1200", NULL), 0);
 	char *ini = xasprintf("%s/cfg/%s.ini", d, name);
 	char *text = scenario
 		? xasprintf("[audit]\nname = %s\ntrain = %s/train.csv\ntest = %s/test.csv\ncurrent = %s/current.csv\n"
@@ -454,11 +390,11 @@ static char *fleet_config(const char *d, const char *name, const char *scenario)
 
 START_TEST(fleet_continues_past_a_failing_model_and_exits_with_the_worst)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *a = fleet_config(d, "alpha", "clean"), *b = fleet_config(d, "beta", "weak-segment");
 	char *c = fleet_config(d, "gamma", NULL);
 	char *cfg = path_join(d, "cfg"), *log = NULL;
-	int status = mla(&log, NULL, "run", cfg, "--jobs", "2", "--quiet", NULL);
+	int status = tu_mla(&log, NULL, "run", cfg, "--jobs", "2", "--quiet", NULL);
 	ck_assert_msg(status == 2, "fleet status %d (the worst is gamma's input error): %s", status, log);
 	char *ra = xasprintf("%s/out/alpha/latest/report/summary.json", d), *rb = xasprintf("%s/out/beta/latest/report/summary.json", d);
 	ck_assert(file_exists(ra));
@@ -472,7 +408,7 @@ START_TEST(fleet_continues_past_a_failing_model_and_exits_with_the_worst)
 	free(page);
 	/* unchanged models are skipped the second time, and the page says so */
 	free(log);
-	status = mla(&log, NULL, "run", a, b, "--quiet", "--fleet-out", d, NULL);
+	status = tu_mla(&log, NULL, "run", a, b, "--quiet", "--fleet-out", d, NULL);
 	ck_assert_int_eq(status, 1);   /* beta's weak segment is high */
 	char *page2_path = path_join(d, "fleet.html");
 	page = file_read_all(page2_path, NULL);
@@ -487,16 +423,16 @@ END_TEST
 
 START_TEST(retention_keeps_the_newest_runs)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *ini = synth_clean(d);
 	char *out = path_join(d, "out");
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--keep", "2", NULL), 0);
+		ck_assert_int_eq(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--keep", "2", NULL), 0);
 	ck_assert_int_eq(count_runs(out), 2);
 	char *rj = path_join(out, "latest/run.json");
 	ck_assert(file_exists(rj));
 	char *log = NULL;
-	ck_assert_int_eq(mla(&log, NULL, "run", ini, "--out", out, "--keep", "0", NULL), 2);
+	ck_assert_int_eq(tu_mla(&log, NULL, "run", ini, "--out", out, "--keep", "0", NULL), 2);
 	ck_assert_ptr_nonnull(strstr(log, "keep must be"));
 	free(log); free(rj); free(out); free(ini);
 	remove_tree(d);
@@ -506,10 +442,10 @@ END_TEST
 
 START_TEST(log_file_gets_one_line_per_stage_start_and_end)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("e2e");
 	char *ini = synth_clean(d);
 	char *out = path_join(d, "out"), *logf = path_join(d, "audit.log"), *err = NULL;
-	ck_assert_int_eq(mla(&err, NULL, "run", ini, "--out", out, "--log", logf, NULL), 0);
+	ck_assert_int_eq(tu_mla(&err, NULL, "run", ini, "--out", out, "--log", logf, NULL), 0);
 	char *text = file_read_all(logf, NULL);
 	ck_assert_ptr_nonnull(text);
 	int lines = 0;

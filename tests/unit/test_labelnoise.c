@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "pipeline/util.h"
+#include "tests/unit/testutil.h"
 #include "stages/rootcause/labelnoise.h"
 
 /* Measured on seed 3, 4000 rows (2026, 2-core box): precision 0.396, recall
@@ -96,40 +97,15 @@ END_TEST
 
 /* ---- end to end ---- */
 
-static int mla(const char *const *args)
-{
-	const char *b = getenv("MLAUDIT_BIN");
-	ck_assert_msg(b && *b, "MLAUDIT_BIN is not set (run the tests with make test)");
-	const char *argv[32];
-	int argc = 0;
-	argv[argc++] = b;
-	for (; *args && argc < 31; args++)
-		argv[argc++] = *args;
-	argv[argc] = NULL;
-	pid_t pid = fork();
-	if (pid == 0) {
-		FILE *nul = freopen("/dev/null", "w", stdout);
-		(void)nul;
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* Run scenario on 4000 rows, seed 3; returns the temporary folder. */
 static char *run_scenario(const char *scenario)
 {
-	char tmpl[] = "/tmp/mla-ln-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	ck_assert_ptr_nonnull(d);
-	d = xstrdup(d);
+	char *d = tu_tmpdir("ln");
 	char *data = path_join(d, "data"), *out = path_join(d, "out"), *ini = path_join(data, "audit.ini");
 	const char *synth[] = {"synth", scenario, "--out", data, "--rows", "4000", "--seed", "3", NULL};
-	ck_assert_int_eq(mla(synth), 0);
+	ck_assert_int_eq(tu_mla_args(NULL, synth), 0);
 	const char *run[] = {"run", ini, "--out", out, "--quiet", NULL};
-	int st = mla(run);
+	int st = tu_mla_args(NULL, run);
 	ck_assert_msg(st == 0 || st == 1, "%s: status %d", scenario, st);
 	free(data);
 	free(out);

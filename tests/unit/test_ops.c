@@ -26,82 +26,11 @@
 #include "pipeline/history.h"
 #include "pipeline/stage.h"
 #include "pipeline/util.h"
+#include "tests/unit/testutil.h"
 #include "stages/report/escape.h"
 #include "stages/report/model.h"
 
 /* ---- helpers ---- */
-
-static const char *bin(void)
-{
-	const char *b = getenv("MLAUDIT_BIN");
-	ck_assert_msg(b && *b, "MLAUDIT_BIN is not set (run the tests with make test)");
-	return b;
-}
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/mla-ops-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	ck_assert_ptr_nonnull(d);
-	return xstrdup(d);
-}
-
-/* Wait for pid, killing it after `limit_s` seconds. Exit status, 128 + signal. */
-static int wait_limited(pid_t pid, double limit_s)
-{
-	double start = now_seconds();
-	int st = 0;
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			break;
-		if (now_seconds() - start > limit_s) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Run argv[0] with stdout+stderr captured into *out (may be NULL). */
-static int run_argv(char **out, const char *const *argv, double limit_s)
-{
-	char path[] = "/tmp/mla-ops-out-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int status = wait_limited(pid, limit_s);
-	close(fd);
-	if (out)
-		*out = file_read_all(path, NULL);
-	unlink(path);
-	return status;
-}
-
-/* mlaudit with the given arguments (NULL-terminated). */
-static int mla(char **out, ...)
-{
-	const char *argv[64];
-	int argc = 0;
-	argv[argc++] = bin();
-	va_list ap;
-	va_start(ap, out);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) && argc < 63)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return run_argv(out, argv, 600);
-}
 
 /* diff_main with stdout captured into *out. */
 static int diff_capture(char **out, int argc, const char **argv)
@@ -126,9 +55,7 @@ static int diff_capture(char **out, int argc, const char **argv)
 
 static char *write_file(const char *dir, const char *name, const char *text)
 {
-	char *p = path_join(dir, name);
-	ck_assert_int_eq(file_write_atomic(p, text, strlen(text)), 0);
-	return p;
+	return tu_write_file(dir, name, text, strlen(text));
 }
 
 static size_t count_of(const char *hay, const char *needle)
@@ -432,7 +359,7 @@ static int chromium_shot(const char *chromium, const char *profile, const char *
 			      arg_prof, arg_shot, arg_size, url, NULL};
 	unlink(shot);
 	char *log = NULL;
-	int st = run_argv(&log, argv, 120);
+	int st = tu_run_argv(&log, NULL, argv, 120);
 	int ok = st == 0 && file_exists(shot);
 	if (!ok)
 		fprintf(stderr, "chromium exited %d: %.2000s\n", st, log ? log : "");
@@ -653,7 +580,7 @@ START_TEST(diff_exit_status_follows_the_rule)
 		{summary_ll_a, summary_ll_b, 0, NULL},        /* log-loss went down: better */
 		{summary_ll_b, summary_ll_a, 1, "log_loss on test worse"},
 	};
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 		char *pa = write_file(d, "a.json", pairs[i].a), *pb = write_file(d, "b.json", pairs[i].b);
 		char *out = NULL;
@@ -675,7 +602,7 @@ END_TEST
 
 START_TEST(diff_formats_escape_and_agree)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	char *pa = write_file(d, "a.json", summary_a), *pb = write_file(d, "b.json", summary_b);
 	char *text = NULL, *md = NULL, *js = NULL;
 	const char *t_argv[] = {pa, pb}, *m_argv[] = {pa, pb, "--format", "md"}, *j_argv[] = {"--format=json", pa, pb};
@@ -726,7 +653,7 @@ END_TEST
 
 START_TEST(diff_bad_arguments_exit_2_naming_the_path)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	char *good = write_file(d, "good.json", summary_a);
 	char *bad = write_file(d, "bad.json", "{\"findings\": [1, 2,");
 	char *other = write_file(d, "other.json", "{\"hello\": 1}");
@@ -850,7 +777,7 @@ static char *check_junit(const char *path, int tests, int failures)
 	char *x = file_read_all(path, NULL);
 	ck_assert_msg(x != NULL, "%s missing", path);
 	if (have_program("xmllint")) {
-		char *dir = tmpdir();
+		char *dir = tu_tmpdir("ops");
 		char *xsd = write_file(dir, "junit.xsd", junit_xsd);
 		char *cmd = xasprintf("xmllint --noout --schema '%s' '%s' 2>&1", xsd, path);
 		FILE *p = popen(cmd, "r");
@@ -882,7 +809,7 @@ static char *check_junit(const char *path, int tests, int failures)
 
 START_TEST(junit_marks_failed_skipped_and_escapes)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	char *run_dir = path_join(d, "run"), *out_dir = path_join(d, "run/.report.tmp");
 	mkdir_p(out_dir);
 	static const char *const present[] = {"ingest", "evaluate"};  /* rootcause did not run */
@@ -962,7 +889,7 @@ static void fake_run(const char *out, const char *id, const char *summary)
 
 START_TEST(history_orders_escapes_and_survives_without_gnuplot)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	char *out = path_join(d, "out");
 	/* -10 is newer than -09 (a plain string sort would say otherwise); the
 	 * hand-named folder sorts oldest */
@@ -1061,7 +988,7 @@ static void night(struct nights *n, const char *ini, void (*check)(const char *h
 	char *hist = path_join(n->out, "index.html");
 	unlink(hist);
 	char *log = NULL;
-	int st = mla(&log, "run", ini, "--out", n->out, "--name", NAME, "--quiet", NULL);
+	int st = tu_mla(&log, NULL, "run", ini, "--out", n->out, "--name", NAME, "--quiet", NULL);
 	ck_assert_msg(st == 0 || st == 1, "run %s: status %d: %s", ini, st, log);
 	free(log);
 	for (size_t i = 0; i < n->nruns; i++)
@@ -1074,7 +1001,7 @@ static void night(struct nights *n, const char *ini, void (*check)(const char *h
 		check(html, n);
 		free(html);
 	} else
-		printf("SKIP: %s does not write OUT/index.html yet; checking history_write() alone\n", bin());
+		printf("SKIP: %s does not write OUT/index.html yet; checking history_write() alone\n", tu_bin());
 	ck_assert_int_eq(history_write(n->out), 0);
 	char *html = read_history(n->out);
 	check(html, n);
@@ -1137,11 +1064,11 @@ static void check_night3(const char *html, const struct nights *n)
 static void nights_setup(struct nights *n)
 {
 	memset(n, 0, sizeof *n);
-	n->dir = tmpdir();
+	n->dir = tu_tmpdir("ops");
 	n->out = path_join(n->dir, "out");
 	char *clean = path_join(n->dir, "clean"), *weak = path_join(n->dir, "weak");
-	ck_assert_int_eq(mla(NULL, "synth", "clean", "--out", clean, "--rows", "3000", "--seed", "3", NULL), 0);
-	ck_assert_int_eq(mla(NULL, "synth", "weak-segment", "--out", weak, "--rows", "3000", "--seed", "3", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", "clean", "--out", clean, "--rows", "3000", "--seed", "3", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", "weak-segment", "--out", weak, "--rows", "3000", "--seed", "3", NULL), 0);
 	n->clean_ini = path_join(clean, "audit.ini");
 	n->weak_ini = path_join(weak, "audit.ini");
 	free(clean);
@@ -1240,21 +1167,21 @@ START_TEST(diff_and_junit_on_real_runs)
 
 		/* the binary, once `mlaudit diff` is wired */
 		char *bout = NULL;
-		int bst = mla(&bout, "diff", r[0], r[1], "--format", formats[f], NULL);
+		int bst = tu_mla(&bout, NULL, "diff", r[0], r[1], "--format", formats[f], NULL);
 		if (bst == 2 && strstr(bout, "not built yet"))
-			printf("SKIP: %s has no diff command yet\n", bin());
+			printf("SKIP: %s has no diff command yet\n", tu_bin());
 		else {
 			ck_assert_msg(bst == 1, "mlaudit diff: status %d: %s", bst, bout);
 			char *mine = NULL;
 			diff_capture(&mine, 4, argv12);
 			ck_assert_str_eq(bout, mine);
 			free(mine);
-			ck_assert_int_eq(mla(NULL, "diff", r[0], r[2], "--format", formats[f], NULL), 0);
+			ck_assert_int_eq(tu_mla(NULL, NULL, "diff", r[0], r[2], "--format", formats[f], NULL), 0);
 		}
 		free(bout);
 	}
 	char *bout = NULL;
-	int bst = mla(&bout, "diff", r[0], NULL);
+	int bst = tu_mla(&bout, NULL, "diff", r[0], NULL);
 	ck_assert_int_eq(bst, 2);
 	free(bout);
 
@@ -1321,12 +1248,12 @@ START_TEST(report_and_history_render_in_chromium)
 		printf("SKIP: chromium not installed (Debian package chromium): report rendering not checked\n");
 		return;
 	}
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	char *data = path_join(d, "data"), *out = path_join(d, "out");
-	ck_assert_int_eq(mla(NULL, "synth", "weak-segment", "--out", data, "--rows", "3000", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", "weak-segment", "--out", data, "--rows", "3000", NULL), 0);
 	char *ini = path_join(data, "audit.ini");
 	for (int k = 0; k < 2; k++) {   /* two runs, so the history has a trend */
-		int st = mla(NULL, "run", ini, "--out", out, "--quiet", NULL);
+		int st = tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", NULL);
 		ck_assert_msg(st == 0 || st == 1, "run: status %d", st);
 	}
 	ck_assert_int_eq(history_write(out), 0);
@@ -1375,11 +1302,11 @@ END_TEST
  * at a quarter of the 2 MB budget, leaving room for what 10M rows would add. */
 START_TEST(report_stays_small_at_a_million_rows)
 {
-	char *d = tmpdir();
+	char *d = tu_tmpdir("ops");
 	char *data = path_join(d, "data"), *out = path_join(d, "out");
-	ck_assert_int_eq(mla(NULL, "synth", "weak-segment", "--out", data, "--rows", "1000000", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", "weak-segment", "--out", data, "--rows", "1000000", NULL), 0);
 	char *ini = path_join(data, "audit.ini"), *log = NULL;
-	int st = mla(&log, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL);
+	int st = tu_mla(&log, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL);
 	ck_assert_msg(st == 0 || st == 1, "run: status %d: %s", st, log);
 	static const char *const files[] = {"index.html", "summary.json", "summary.md", "report.xlsx", "junit.xml"};
 	off_t total = 0;

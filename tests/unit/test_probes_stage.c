@@ -13,63 +13,8 @@
 #include <unistd.h>
 
 #include "pipeline/util.h"
+#include "tests/unit/testutil.h"
 #include "stages/probes/probe.h"
-
-static const char *bin(void)
-{
-	const char *b = getenv("MLAUDIT_BIN");
-	ck_assert_msg(b && *b, "MLAUDIT_BIN is not set (run the tests with make test)");
-	return b;
-}
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/mla-probes-XXXXXX";
-	char *d = mkdtemp(tmpl);
-	ck_assert_ptr_nonnull(d);
-	return xstrdup(d);
-}
-
-/* Run mlaudit with args (NULL-terminated); output captured into *out when
- * out is not NULL. Returns the exit status, or 128 + signal. */
-static int mla(char **out, ...)
-{
-	const char *argv[64];
-	int argc = 0;
-	argv[argc++] = bin();
-	va_list ap;
-	va_start(ap, out);
-	const char *a;
-	while ((a = va_arg(ap, const char *)) && argc < 63)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	char path[] = "/tmp/mla-probes-out-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	close(fd);
-	if (out)
-		*out = file_read_all(path, NULL);
-	unlink(path);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static json_t *load_json(const char *path)
-{
-	json_error_t e;
-	json_t *j = json_load_file(path, 0, &e);
-	ck_assert_msg(j != NULL, "%s: %s", path, e.text);
-	return j;
-}
 
 static double est_value(const json_t *est)
 {
@@ -82,7 +27,7 @@ static double est_value(const json_t *est)
 static char *synth_clean(const char *d)
 {
 	char *data = path_join(d, "data");
-	ck_assert_int_eq(mla(NULL, "synth", "clean", "--out", data, "--rows", "2000", NULL), 0);
+	ck_assert_int_eq(tu_mla(NULL, NULL, "synth", "clean", "--out", data, "--rows", "2000", NULL), 0);
 	char *ini = path_join(data, "audit.ini");
 	free(data);
 	return ini;
@@ -102,7 +47,7 @@ static char *latest(const char *out)
 
 static int has_finding(const char *path, const char *kind)
 {
-	json_t *j = load_json(path);
+	json_t *j = tu_load_json(path);
 	json_t *f;
 	size_t i;
 	int found = 0;
@@ -114,11 +59,11 @@ static int has_finding(const char *path, const char *kind)
 
 START_TEST(best_probe_is_close_to_a_good_model)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out");
-	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out");
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
 	char *run = latest(out);
 	char *pp = path_join(run, "probes/probes.json"), *mp = path_join(run, "evaluate/metrics.json");
-	json_t *pj = load_json(pp), *mj = load_json(mp);
+	json_t *pj = tu_load_json(pp), *mj = tu_load_json(mp);
 	const char *best = json_string_value(json_object_get(json_object_get(pj, "best"), "name"));
 	ck_assert_ptr_nonnull(best);
 	double probe_acc = -1;
@@ -230,16 +175,16 @@ static void shuffle_column(const char *dir, const char *file, const char *column
 
 START_TEST(shuffled_labels_are_unlearnable)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out"), *data = path_join(d, "data");
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out"), *data = path_join(d, "data");
 	shuffle_column(data, "train.csv", "label", 11);
 	shuffle_column(data, "test.csv", "label", 12);
 	shuffle_column(data, "current.csv", "label", 13);
-	int rc = mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL);
+	int rc = tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL);
 	ck_assert_int_le(rc, 1);
 	char *run = latest(out);
 	char *pf = path_join(run, "probes/findings.json");
 	ck_assert_msg(has_finding(pf, "unlearnable_labels"), "no unlearnable_labels finding on shuffled labels");
-	json_t *j = load_json(pf);
+	json_t *j = tu_load_json(pf);
 	json_t *f = json_array_get(json_object_get(j, "findings"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(f, "severity")), "high");
 	ck_assert(json_is_object(json_object_get(json_object_get(f, "evidence"), "accuracy_gain")));
@@ -247,7 +192,7 @@ START_TEST(shuffled_labels_are_unlearnable)
 	/* the training checks: the mini-batch cannot be fitted, and the finding
 	 * says why (no duplicates in synth, so no learnable signal) */
 	ck_assert_msg(has_finding(pf, "sanity_check"), "no sanity_check finding on shuffled labels");
-	j = load_json(pf);
+	j = tu_load_json(pf);
 	int overfit = 0;
 	size_t i;
 	json_array_foreach(json_object_get(j, "findings"), i, f) {
@@ -286,11 +231,11 @@ static size_t count_lines_with(const char *text, const char *prefix)
 
 START_TEST(training_checks_run_on_clean)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out");
-	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out");
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
 	char *run = latest(out);
 	char *sp = path_join(run, "probes/sanity.json"), *hp = path_join(run, "probes/hpo.csv");
-	json_t *s = load_json(sp);
+	json_t *s = tu_load_json(sp);
 	ck_assert_str_eq(json_string_value(json_object_get(s, "level")), "quick");
 	ck_assert(json_is_true(json_object_get(json_object_get(s, "overfit_batch"), "passed")));
 	const json_t *g = json_object_get(s, "gradient_check");
@@ -310,13 +255,13 @@ START_TEST(training_checks_run_on_clean)
 	free(pf);
 	free(run);
 
-	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "standard", "--force", NULL), 1);
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "standard", "--force", NULL), 1);
 	run = latest(out);
 	free(sp);
 	free(hp);
 	sp = path_join(run, "probes/sanity.json");
 	hp = path_join(run, "probes/hpo.csv");
-	s = load_json(sp);
+	s = tu_load_json(sp);
 	static const char *const keys[] = {"overfit_batch", "gradient_check", "init", "lr_range", "optimizers",
 					   "regularisation", "capacity", "health", "hpo", "distill"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -348,15 +293,15 @@ END_TEST
 
 START_TEST(a_model_worse_than_the_probe_is_below_reference)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out"), *data = path_join(d, "data");
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out"), *data = path_join(d, "data");
 	/* the model's outputs on test moved to other rows (one permutation for
 	 * both columns): its test accuracy falls to chance, the probe's does not */
 	shuffle_column(data, "test.csv", "pred", 21);
 	shuffle_column(data, "test.csv", "proba", 21);
-	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
 	char *run = latest(out);
 	char *ef = path_join(run, "evaluate/findings.json");
-	json_t *j = load_json(ef);
+	json_t *j = tu_load_json(ef);
 	json_t *f, *hit = NULL;
 	size_t i;
 	json_array_foreach(json_object_get(j, "findings"), i, f)
@@ -379,11 +324,11 @@ END_TEST
 
 START_TEST(same_seed_gives_identical_oof_bytes)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out");
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out");
 	char *bytes[2];
 	size_t len[2];
 	for (int k = 0; k < 2; k++) {
-		ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", "--backend", "cpu",
+		ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", "--backend", "cpu",
 				     "--force", NULL), 1);
 		char *run = latest(out);
 		char *p = path_join(run, "probes/oof.csv.gz");
@@ -396,7 +341,7 @@ START_TEST(same_seed_gives_identical_oof_bytes)
 	ck_assert_uint_eq(len[0], len[1]);
 	ck_assert_msg(!memcmp(bytes[0], bytes[1], len[0]), "oof.csv.gz differs between two runs with the same seed");
 	/* another seed gives other folds and other probabilities */
-	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", "--backend", "cpu",
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", "--backend", "cpu",
 			     "--seed", "2", NULL), 1);
 	char *run = latest(out);
 	char *p = path_join(run, "probes/oof.csv.gz");
@@ -416,7 +361,7 @@ END_TEST
 
 START_TEST(data_mode_runs_with_the_probe_standing_in)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out");
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out");
 	/* the same data without the model's columns */
 	size_t len;
 	char *text = file_read_all(ini, &len);
@@ -433,10 +378,10 @@ START_TEST(data_mode_runs_with_the_probe_standing_in)
 	ck_assert_int_eq(file_write_atomic(dm, sb.data, sb.len), 0);
 	sb_free(&sb);
 	free(text);
-	ck_assert_int_le(mla(NULL, "run", dm, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", dm, "--out", out, "--quiet", "--probes", "quick", NULL), 1);
 	char *run = latest(out);
 	char *mp = path_join(run, "evaluate/metrics.json");
-	json_t *mj = load_json(mp);
+	json_t *mj = tu_load_json(mp);
 	ck_assert_str_eq(json_string_value(json_object_get(mj, "mode")), "data");
 	const char *probe = json_string_value(json_object_get(json_object_get(mj, "stand_in"), "probe"));
 	ck_assert_ptr_nonnull(probe);
@@ -451,7 +396,7 @@ START_TEST(data_mode_runs_with_the_probe_standing_in)
 	ck_assert_msg(strstr(page, want) != NULL, "index.html does not say %s", want);
 	ck_assert_ptr_nonnull(strstr(summary, "stands in for the model"));
 	char *sj = path_join(run, "report/summary.json");
-	json_t *s = load_json(sj);
+	json_t *s = tu_load_json(sj);
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(s, "stand_in")), probe));
 	/* rootcause saw the probe as the model: its slices rest on errors */
 	char *ap = path_join(run, "rootcause/analysis.json");
@@ -478,12 +423,12 @@ END_TEST
 
 START_TEST(backend_choice)
 {
-	char *d = tmpdir(), *ini = synth_clean(d), *out = path_join(d, "out");
+	char *d = tu_tmpdir("probes"), *ini = synth_clean(d), *out = path_join(d, "out");
 	/* cpu always works and says so */
-	ck_assert_int_le(mla(NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", "--backend", "cpu", NULL), 1);
+	ck_assert_int_le(tu_mla(NULL, NULL, "run", ini, "--out", out, "--quiet", "--probes", "quick", "--backend", "cpu", NULL), 1);
 	char *run = latest(out);
 	char *pp = path_join(run, "probes/probes.json"), *rj = path_join(run, "run.json");
-	json_t *pj = load_json(pp), *r = load_json(rj);
+	json_t *pj = tu_load_json(pp), *r = tu_load_json(rj);
 	ck_assert_str_eq(json_string_value(json_object_get(pj, "backend")), "cpu");
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "backend")), "cpu"));
 	json_decref(pj);
@@ -497,7 +442,7 @@ START_TEST(backend_choice)
 	const struct probe_backend *cuda = probe_backend_choose("cuda", why, sizeof why);
 	mla_error_clear();
 	char *msg = NULL;
-	int rc = mla(&msg, "run", ini, "--out", out, "--probes", "quick", "--backend", "cuda", "--force", NULL);
+	int rc = tu_mla(&msg, NULL, "run", ini, "--out", out, "--probes", "quick", "--backend", "cuda", "--force", NULL);
 	if (cuda)
 		ck_assert_int_le(rc, 1);
 	else {
