@@ -18,7 +18,7 @@ static const char *const evaluate_outputs[] = {"metrics.json", "findings.json", 
 
 static const char *const rootcause_inputs[] = {"ingest/", "probes/", "evaluate/", NULL};
 static const char *const rootcause_outputs[] = {"findings.json", "slices.csv", "drift.csv", "analysis.json",
-							 "label_issues.csv.gz", NULL};
+							 "label_issues.csv.gz", "importance.csv", NULL};
 
 static const char *const mitigate_inputs[] = {"ingest/", "probes/", "evaluate/", "rootcause/", NULL};
 static const char *const mitigate_outputs[] = {"mitigations.json", NULL};

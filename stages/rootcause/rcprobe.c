@@ -8,6 +8,12 @@
 
 #define PREDICT_CHUNK 65536
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 void rcprobe_close(struct rc_probes *p)
 {
 	for (size_t s = 0; p->x && s < p->nsplits; s++)
@@ -53,7 +59,7 @@ size_t rcprobe_sample(const struct rc_data *d, size_t s, size_t max, int need_la
 	size_t seen = 0, m = 0;
 	struct rng g;
 	rng_seed(&g, seed);
-	/* reservoir sampling, then sorted: one pass whatever the split's size */
+	/* reservoir sampling (one pass whatever the split's size), then sorted */
 	for (size_t i = 0; i < sp->nrows; i++) {
 		if (need_label && sp->y[i] < 0)
 			continue;
@@ -68,17 +74,7 @@ size_t rcprobe_sample(const struct rc_data *d, size_t s, size_t max, int need_la
 		}
 		seen++;
 	}
-	/* ascending (insertion order is ascending until replacements) */
-	for (size_t i = 1; i < m; i++) {
-		size_t v = rows[i], j = i;
-		if (rows[j - 1] <= v)
-			continue;
-		while (j > 0 && rows[j - 1] > v) {
-			rows[j] = rows[j - 1];
-			j--;
-		}
-		rows[j] = v;
-	}
+	qsort(rows, m, sizeof *rows, cmp_size);
 	return m;
 }
 

@@ -1,15 +1,19 @@
 /* rootcause.c - the stage: load once, run each analysis, write the files
  * rootcause.h lists. */
 #include "rootcause.h"
+#include "domain.h"
 #include "drift.h"
 #include "labelnoise.h"
 #include "labelshift.h"
 #include "leakage.h"
+#include "points.h"
 #include "quality_checks.h"
 #include "rcdata.h"
 #include "rcprobe.h"
 #include "reliance.h"
+#include "represent.h"
 #include "slices.h"
+#include "surrogate.h"
 #include "timewin.h"
 #include "../../pipeline/findings.h"
 
@@ -18,7 +22,7 @@
 #include <string.h>
 
 /* Bump when a rule or threshold changes, so stored results are not reused. */
-#define ROOTCAUSE_RULES 3
+#define ROOTCAUSE_RULES 4
 
 void rootcause_params(const struct audit_config *cfg, struct strbuf *out)
 {
@@ -128,15 +132,29 @@ int rootcause_run(struct stage_ctx *ctx)
 	/* the analyses below look at the evaluated splits only */
 	rcdata_release_split(d, 0);
 	LAP("leakage", 0.6);
-	/* HOOK domain: the domain classifier, concept drift */
-	/* HOOK surrogate: importance, importance_shift, single points */
+	if (rc == 0)
+		rc = domain_run(d, &probes, findings, analysis);
+	LAP("domain", 0.62);
+	/* the surrogate: importance, importance_shift, single points */
+	struct strbuf importance_csv;
+	sb_init(&importance_csv);
+	struct surrogate sur;
+	memset(&sur, 0, sizeof sur);
+	if (rc == 0)
+		rc = surrogate_run(d, &probes, findings, analysis, &importance_csv, &sur);
+	if (rc == 0)
+		rc = points_run(d, &probes, &sur, analysis);
+	surrogate_free(&sur);
+	LAP("importance", 0.65);
 	if (rc == 0)
 		rc = reliance_run(d, cells, unit, findings, analysis);
 	LAP("reliance", 0.7);
 	if (rc == 0)
 		rc = slices_run(d, findings, &slices_csv, analysis);
 	LAP("slices", 0.9);
-	/* HOOK represent: underrepresented slices and their learning curves */
+	if (rc == 0)
+		rc = represent_run(d, &probes, findings, analysis);
+	LAP("represent", 0.92);
 	int has_time = 0;
 	if (rc == 0) {
 		has_time = timewin_run(d, metrics, findings, &time_csv, analysis);
@@ -166,6 +184,8 @@ int rootcause_run(struct stage_ctx *ctx)
 	if (rc == 0)
 		rc = write_text(ctx, "slices.csv", &slices_csv);
 	if (rc == 0)
+		rc = write_text(ctx, "importance.csv", &importance_csv);
+	if (rc == 0)
 		rc = write_text(ctx, "drift.csv", &drift_csv);
 	if (rc == 0 && has_time)
 		rc = write_text(ctx, "time.csv", &time_csv);
@@ -177,6 +197,7 @@ int rootcause_run(struct stage_ctx *ctx)
 		rc = stage_write_json(ctx, "timings.json", timings);
 	sb_free(&drift_csv);
 	sb_free(&slices_csv);
+	sb_free(&importance_csv);
 	sb_free(&time_csv);
 	rcprobe_close(&probes);
 	free(unit);

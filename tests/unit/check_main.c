@@ -17,12 +17,18 @@ Suite *rootcause_suite(void);
 Suite *mitigate_suite(void);
 Suite *probes_stage_suite(void);
 Suite *labelnoise_suite(void);
+Suite *domain_suite(void);
+Suite *surrogate_suite(void);
+Suite *represent_suite(void);
+Suite *whatif_suite(void);
+Suite *scenarios_suite(void);
 
 int main(void)
 {
 	Suite *(*const suites[])(void) = {csv_suite, ingest_suite, stats_suite, metrics_suite, synth_suite,
 					  report_suite, probe_suite, sanity_suite, pipeline_suite, e2e_suite, ops_suite, rootcause_suite,
-					  mitigate_suite, probes_stage_suite, labelnoise_suite};
+					  mitigate_suite, probes_stage_suite, labelnoise_suite, domain_suite,
+					  surrogate_suite, represent_suite, whatif_suite, scenarios_suite};
 	SRunner *sr = srunner_create(NULL);
 	for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
 		srunner_add_suite(sr, suites[i]());
