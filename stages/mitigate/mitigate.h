@@ -7,7 +7,11 @@
  *
  * The findings stay in their stages' files; "addresses" (and by_finding, its
  * inverse) is the join the report uses to fill each finding's "mitigations".
- * The rules live in plan.c. */
+ * The rules live in plan.c. Where a probe can test an action, whatif.c
+ * retrains one with the action applied (the data loaded as the rootcause
+ * stage loads them) and adds "measured_effect" to the mitigation, then
+ * orders the measured ones by measured gain; mitigations.json then also holds
+ * "whatif" (the probe, rows used, why an action was not measured). */
 #ifndef MLA_MITIGATE_H
 #define MLA_MITIGATE_H
 
