@@ -86,10 +86,15 @@ json_t *estimate_json(double value, double lo, double hi, long long n, const cha
 	return e;
 }
 
+/* Causes before symptoms at equal severity: step 3 (root causes), step 2
+ * (where it fails), the probes' checks, then step 1 (how it performs). A
+ * reader of the top findings wants what to fix first; the performance
+ * symptoms keep their own section of the report. */
 static int step_rank(const json_t *f)
 {
 	const json_t *s = json_object_get(f, "step");
-	return json_is_integer(s) ? (int)json_integer_value(s) : 4;
+	int step = json_is_integer(s) ? (int)json_integer_value(s) : 0;
+	return step == 3 ? 0 : step == 2 ? 1 : step == 1 ? 3 : 2;
 }
 
 static int finding_cmp(const void *a, const void *b)

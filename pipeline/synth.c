@@ -19,7 +19,11 @@
  * defect. Each row draws the same number of values from each stream whatever
  * the scenario, so every scenario shares the clean world's rows except where
  * it plants its defect (label-noise's train differs from clean's train only in
- * the flipped labels).
+ * the flipped labels). A fourth stream per split, seeded after the other nine
+ * so that adding it changed no byte of the first six scenarios, serves what
+ * only some scenarios draw: leakage's noise, shuffled-labels' permutation.
+ * label-shift's current is the one split that is not row for row clean's: it
+ * keeps a subset of a longer run of the same world.
  *
  * Numbers are rounded to a fixed number of decimals first and the rounded value
  * is the one the label and the model see, so the CSV holds exactly the values
@@ -40,10 +44,14 @@
 
 /* ---- scenarios ---------------------------------------------------------- */
 
-enum scenario { SC_CLEAN, SC_OVERFIT, SC_WEAK_SEGMENT, SC_DRIFT, SC_LABEL_NOISE, SC_PIPELINE_BUG, SC_COUNT };
+enum scenario {
+	SC_CLEAN, SC_OVERFIT, SC_WEAK_SEGMENT, SC_DRIFT, SC_LABEL_NOISE, SC_PIPELINE_BUG,
+	SC_LABEL_SHIFT, SC_CONCEPT_DRIFT, SC_LEAKAGE, SC_UNIT_CHANGE, SC_SHUFFLED_LABELS, SC_COUNT
+};
 
 const char *const synth_scenarios[] = {
-	"clean", "overfit", "weak-segment", "drift", "label-noise", "pipeline-bug", NULL,
+	"clean", "overfit", "weak-segment", "drift", "label-noise", "pipeline-bug",
+	"label-shift", "concept-drift", "leakage", "unit-change", "shuffled-labels", NULL,
 };
 
 static const char *const scenario_text[SC_COUNT] = {
@@ -62,6 +70,20 @@ static const char *const scenario_text[SC_COUNT] = {
 	"On current, income arrives x1000 (a unit change) and the model uses it as given, x3 is "
 	"missing (the model imputes 0) and channel holds numbers instead of words: expect "
 	"`pipeline_change` and `performance_drop`.",
+	"On current, the class prior moves: rows are drawn from the same world but a negative "
+	"row is kept with probability 0.4, so 'yes' rises from about 41% to about 64% while "
+	"P(x | label) stays that of train: expect `label_shift` on current.",
+	"On current, where x4 > 1 (16% of rows) the label rule flips: P(yes | x) becomes "
+	"1 - P(yes | x); the features keep train's distribution and the model its old rule: "
+	"expect `concept_drift` on current.",
+	"Every split has a column outcome_score, the label (1 yes, 0 no) plus N(0, 0.35) noise, "
+	"as if recorded after the outcome, and the model leans on it: expect `leakage` on "
+	"outcome_score.",
+	"On current, x4 arrives in other units (cm -> m: values 100x smaller) and the model uses "
+	"it as given; nothing else changes: expect `pipeline_change` on x4.",
+	"Train's labels are randomly permuted among its rows (test and current are clean), and "
+	"the model, trained on them, learnt nothing: it predicts about the training prior: expect "
+	"`unlearnable_labels` and a failing `sanity_check` (mini-batch overfit).",
 };
 
 _Static_assert(sizeof synth_scenarios / sizeof synth_scenarios[0] == SC_COUNT + 1,
@@ -131,6 +153,21 @@ static const double channel_effect[] = {0.3, 0.0, -0.3};
 #define WEAK_NOISE 1.0
 #define FLIP_RATE 0.10
 #define INCOME_BUG_FACTOR 1000
+/* label-shift: a negative current row is kept with this probability, so the
+ * share of 'yes' goes from p to p / (p + 0.4 (1 - p)): 41% -> 64% */
+#define SHIFT_KEEP_NEGATIVE 0.4
+/* concept-drift: where x4 > CONCEPT_X4_CUT (16% of rows) the label rule flips,
+ * P(yes | x) becomes 1 - P(yes | x): the model, right on 83% of those rows
+ * before, is right on 17% after, so current loses about 10 points */
+#define CONCEPT_X4_CUT 1.0
+/* leakage: outcome_score = label + N(0, LEAK_NOISE): ROC-AUC Phi(1 / (0.35 sqrt 2)) = 0.98;
+ * the model adds LEAK_WEIGHT * (score - 1/2) to its logit */
+#define LEAK_NOISE 0.35
+#define LEAK_WEIGHT 4.0
+/* unit-change: current's x4 (UNIT_FEATURE) is printed UNIT_SHIFT_DECIMALS more
+ * decimals down, i.e. divided by 100 exactly (cm -> m) */
+#define UNIT_FEATURE 4
+#define UNIT_SHIFT_DECIMALS 2
 
 /* Feature shapes: x1..x4 are standard normal (x1..x4 drive the label), then
  * the shapes below repeat so wide benchmarks get realistic variety. */
@@ -389,6 +426,7 @@ struct gen {
 	int *dec;             /* decimals per feature */
 	int64_t *q;           /* one row's rounded features (scaled integers), k of them */
 	double *x;            /* the same as doubles */
+	double train_prior;   /* shuffled-labels: share of 'yes' in train (what its model learnt) */
 };
 
 /* A random stream with a normal generator that yields two values per log:
@@ -449,93 +487,183 @@ static int write_header(struct sink *s, const struct gen *g, int drop_x3)
 	for (size_t j = 1; j <= g->k; j++)
 		if (!(drop_x3 && j == 3))
 			sb_printf(&sb, ",x%zu", j);
-	sb_puts(&sb, ",income,day,label,pred,proba\n");
+	sb_puts(&sb, g->sc == SC_LEAKAGE ? ",income,outcome_score" : ",income");
+	sb_puts(&sb, ",day,label,pred,proba\n");
 	int rc = sink_puts(s, sb.data);
 	sb_free(&sb);
 	return rc;
 }
 
+/* A split's random streams: data (features, label), model noise, defect, and
+ * a fourth (re) for what only the newer scenarios draw (leakage's noise,
+ * shuffled-labels' permutation). It is seeded after the first three streams
+ * of every split, so adding it changed no byte of the older scenarios. */
+struct streams {
+	struct stream rd, rm, rx, re;
+};
+
+static void streams_seed(struct streams *st, const uint64_t seeds[4])
+{
+	stream_seed(&st->rd, seeds[0]);
+	stream_seed(&st->rm, seeds[1]);
+	stream_seed(&st->rx, seeds[2]);
+	stream_seed(&st->re, seeds[3]);
+}
+
+/* One row of the world before its defect; the features are in g->q / g->x. */
+struct row {
+	int region, channel;
+	int64_t income_q;     /* income in cents */
+	double income;
+	double zinc;          /* standardised log income */
+	double rest;          /* the part of the truth the model gets right */
+	double t;             /* the true logit */
+	double u_label;       /* the label's uniform: y = u_label < sigmoid(t) */
+	int y;                /* the true label */
+	double e1, e2;        /* model noise */
+	double u_defect;      /* the defect stream's uniform */
+};
+
+/* Draw one row: the same number of values from the data, model and defect
+ * streams whatever the scenario, so every scenario shares the clean world's
+ * rows except where it plants its defect. */
+static void draw_row(struct gen *g, struct streams *st, int drift, struct row *r)
+{
+	struct stream *rd = &st->rd;
+	double u = stream_uniform(rd);
+	r->region = u < region_cum[0] ? 0 : u < region_cum[1] ? 1 : u < region_cum[2] ? 2 : 3;
+	u = stream_uniform(rd);
+	r->channel = u < channel_cum[0] ? 0 : u < channel_cum[1] ? 1 : 2;
+	for (size_t j = 1; j <= g->k; j++) {
+		double v;
+		switch (g->kind[j - 1]) {
+		case FK_NORMAL: v = stream_normal(rd); break;
+		case FK_AGE: v = 50.0 + 10.0 * stream_normal(rd); break;
+		case FK_UNIFORM: v = stream_uniform(rd); break;
+		case FK_COPY_X2: v = 0.6 * g->x[1] + 0.8 * stream_normal(rd); break;
+		case FK_EXP: v = -2.0 * log1p(-stream_uniform(rd)); break;
+		default: v = 0; break;
+		}
+		if (j == 1 && drift)
+			v += DRIFT_SHIFT;
+		g->x[j - 1] = quantize(v, g->dec[j - 1], &g->q[j - 1]);
+	}
+	r->income = quantize(exp(INCOME_MU + INCOME_SIGMA * stream_normal(rd)), 2, &r->income_q);
+	r->u_label = stream_uniform(rd);
+	r->e1 = stream_normal(&st->rm);
+	r->e2 = stream_normal(&st->rm);
+	r->u_defect = stream_uniform(&st->rx);
+
+	const double x1 = g->x[0], x2 = g->x[1], x3 = g->x[2], x4 = g->k >= 4 ? g->x[3] : 0.0;
+	r->zinc = (log(r->income) - INCOME_MU) / INCOME_SIGMA;
+	double h = x1 <= X1_KINK ? X1_SLOPE * x1 : X1_SLOPE * X1_KINK + X1_SLOPE_AFTER * (x1 - X1_KINK);
+	r->rest = INTERCEPT + 1.5 * x2 + 0.6 * x4 + region_effect[r->region] + channel_effect[r->channel];
+	r->t = r->rest + h - 1.2 * x3 + 0.8 * x2 * x3 + 0.8 * r->zinc;
+	r->y = r->u_label < sigmoid(r->t);
+}
+
+/* Share of 'yes' among n train rows: shuffled-labels permutes train's labels
+ * in one streamed pass, so it needs their count first; this replays the data
+ * stream (the rows are not kept). */
+static double count_train_prior(struct gen *g, size_t n, const uint64_t seeds[4], size_t *positives)
+{
+	struct streams st;
+	streams_seed(&st, seeds);
+	struct row r;
+	size_t p = 0;
+	for (size_t i = 0; i < n; i++) {
+		draw_row(g, &st, 0, &r);
+		p += (size_t)r.y;
+	}
+	*positives = p;
+	return n ? (double)p / (double)n : 0.5;
+}
+
 /* Write n rows of split `sp` with ids id0, id0+1, ...; `flipped` (label-noise's
  * train only) receives the ids whose label was flipped. */
-static int gen_split(struct gen *g, enum split sp, size_t n, uint64_t id0, const uint64_t seeds[3],
+static int gen_split(struct gen *g, enum split sp, size_t n, uint64_t id0, const uint64_t seeds[4],
 		     struct sink *out, struct sink *flipped)
 {
-	struct stream rd, rm, rx;   /* data, model noise, defect */
-	stream_seed(&rd, seeds[0]);
-	stream_seed(&rm, seeds[1]);
-	stream_seed(&rx, seeds[2]);
-
+	struct streams st;
 	const enum scenario sc = g->sc;
-	const int is_train = sp == SPLIT_TRAIN;
-	const int drift = sc == SC_DRIFT && sp == SPLIT_CURRENT;
-	const int bug = sc == SC_PIPELINE_BUG && sp == SPLIT_CURRENT;
+	const int is_train = sp == SPLIT_TRAIN, is_current = sp == SPLIT_CURRENT;
+	const int drift = sc == SC_DRIFT && is_current;
+	const int bug = sc == SC_PIPELINE_BUG && is_current;
 	const int noisy_labels = sc == SC_LABEL_NOISE && is_train;
+	const int label_shift = sc == SC_LABEL_SHIFT && is_current;
+	const int concept = sc == SC_CONCEPT_DRIFT && is_current && g->k >= 4;
+	const int leak = sc == SC_LEAKAGE;
+	const int unit = sc == SC_UNIT_CHANGE && is_current && g->k >= UNIT_FEATURE;
+	const int shuffle = sc == SC_SHUFFLED_LABELS && is_train;
 	const uint64_t span = (uint64_t)(split_day1[sp] - split_day0[sp] + 1);
-	/* id, 2 segments, k features of up to ~20 characters, income, day, label, pred, proba */
-	const size_t row_max = 128 + g->k * 24;
+	/* id, 2 segments, k features of up to ~20 characters, income, score, day, label, pred, proba */
+	const size_t row_max = 160 + g->k * 24;
+
+	/* shuffled-labels: sequential sampling without replacement hands the
+	 * train's count of 'yes' to a uniformly random set of its rows, which
+	 * is a random permutation of the labels, streamed */
+	size_t pos_left = 0;
+	if (sc == SC_SHUFFLED_LABELS && is_train)
+		g->train_prior = count_train_prior(g, n, seeds, &pos_left);
+	streams_seed(&st, seeds);
 
 	if (write_header(out, g, bug))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		/* -- draw the row: the data stream, always the same number of draws -- */
-		double u = stream_uniform(&rd);
-		int region = u < region_cum[0] ? 0 : u < region_cum[1] ? 1 : u < region_cum[2] ? 2 : 3;
-		u = stream_uniform(&rd);
-		int channel = u < channel_cum[0] ? 0 : u < channel_cum[1] ? 1 : 2;
-		for (size_t j = 1; j <= g->k; j++) {
-			double v;
-			switch (g->kind[j - 1]) {
-			case FK_NORMAL: v = stream_normal(&rd); break;
-			case FK_AGE: v = 50.0 + 10.0 * stream_normal(&rd); break;
-			case FK_UNIFORM: v = stream_uniform(&rd); break;
-			case FK_COPY_X2: v = 0.6 * g->x[1] + 0.8 * stream_normal(&rd); break;
-			case FK_EXP: v = -2.0 * log1p(-stream_uniform(&rd)); break;
-			default: v = 0; break;
-			}
-			if (j == 1 && drift)
-				v += DRIFT_SHIFT;
-			g->x[j - 1] = quantize(v, g->dec[j - 1], &g->q[j - 1]);
-		}
-		int64_t income_q;
-		double income = quantize(exp(INCOME_MU + INCOME_SIGMA * stream_normal(&rd)), 2, &income_q);
-		double u_label = stream_uniform(&rd);
-		double e1 = stream_normal(&rm), e2 = stream_normal(&rm);
-		double u_defect = stream_uniform(&rx);
+		struct row r;
+		/* -- draw the row; label-shift's current keeps a negative row with
+		 * probability SHIFT_KEEP_NEGATIVE and draws again otherwise, which
+		 * changes P(y) and leaves P(x | y) alone -- */
+		do
+			draw_row(g, &st, drift, &r);
+		while (label_shift && !r.y && r.u_defect >= SHIFT_KEEP_NEGATIVE);
 
-		/* -- the truth -- */
 		const double x1 = g->x[0], x2 = g->x[1], x3 = g->x[2], x4 = g->k >= 4 ? g->x[3] : 0.0;
-		double zinc = (log(income) - INCOME_MU) / INCOME_SIGMA;
-		double h = x1 <= X1_KINK ? X1_SLOPE * x1 : X1_SLOPE * X1_KINK + X1_SLOPE_AFTER * (x1 - X1_KINK);
-		double rest = INTERCEPT + 1.5 * x2 + 0.6 * x4 + region_effect[region] + channel_effect[channel];
-		double t = rest + h - 1.2 * x3 + 0.8 * x2 * x3 + 0.8 * zinc;
-		int y = u_label < sigmoid(t);
+		int y = r.y;
+		if (concept && x4 > CONCEPT_X4_CUT)   /* the row's own uniform against the flipped rule */
+			y = r.u_label < sigmoid(-r.t);
 
 		/* -- what the data say after the planted defect -- */
-		int64_t income_shown = income_q;
-		double zinc_model = zinc, x3_model = x3;
+		int64_t income_shown = r.income_q;
+		double zinc_model = r.zinc, x3_model = x3, x4_model = x4;
 		if (bug) {
 			/* the feed switched units; the model sees the big number, and a
 			 * missing x3 is imputed with its training mean, 0 */
-			income_shown = income_q * INCOME_BUG_FACTOR;
-			zinc_model = (log(income * INCOME_BUG_FACTOR) - INCOME_MU) / INCOME_SIGMA;
+			income_shown = r.income_q * INCOME_BUG_FACTOR;
+			zinc_model = (log(r.income * INCOME_BUG_FACTOR) - INCOME_MU) / INCOME_SIGMA;
 			x3_model = 0.0;
 		}
+		if (unit)   /* the model sees the value as printed */
+			x4_model = x4 / pow10_table[UNIT_SHIFT_DECIMALS];
 		int y_shown = y;
-		if (noisy_labels && u_defect < FLIP_RATE)
+		if (noisy_labels && r.u_defect < FLIP_RATE)
 			y_shown = !y;
+		if (shuffle) {
+			y_shown = stream_uniform(&st.re) * (double)(n - i) < (double)pos_left;
+			pos_left -= (size_t)y_shown;
+		}
+		int64_t score_q = 0;
+		double score = 0;
+		if (leak)
+			score = quantize(y + LEAK_NOISE * stream_normal(&st.re), 4, &score_q);
 
 		/* -- the model: a straight line in x1, income clipped to its train range -- */
 		double zclip = zinc_model < -3.0 ? -3.0 : zinc_model > 3.0 ? 3.0 : zinc_model;
-		double line = rest + X1_SLOPE * x1 + X1_LINE_OFFSET - 1.2 * x3_model + 0.8 * x2 * x3_model + 0.8 * zclip;
-		double m = MODEL_SHRINK * line + MODEL_NOISE * e1;
+		double rest_model = r.rest + 0.6 * (x4_model - x4);
+		double line = rest_model + X1_SLOPE * x1 + X1_LINE_OFFSET - 1.2 * x3_model + 0.8 * x2 * x3_model + 0.8 * zclip;
+		double m = MODEL_SHRINK * line + MODEL_NOISE * r.e1;
 		if (sc == SC_OVERFIT) {
 			if (is_train)   /* memorised: confident and pulled toward the label it saw */
 				m = OVERFIT_TRAIN_SCALE * m + OVERFIT_TRAIN_PUSH * (y_shown ? 1.0 : -1.0);
 			else
-				m = MODEL_SHRINK * line + OVERFIT_EVAL_NOISE * e1;
+				m = MODEL_SHRINK * line + OVERFIT_EVAL_NOISE * r.e1;
 		}
-		if (sc == SC_WEAK_SEGMENT && region == REGION_WEST)
-			m = WEAK_SIGNAL * t + WEAK_NOISE * e2;
+		if (sc == SC_WEAK_SEGMENT && r.region == REGION_WEST)
+			m = WEAK_SIGNAL * r.t + WEAK_NOISE * r.e2;
+		if (leak)
+			m += LEAK_WEIGHT * (score - 0.5);
+		if (sc == SC_SHUFFLED_LABELS)   /* nothing to learn: the prior, and noise */
+			m = log(g->train_prior / (1 - g->train_prior)) + MODEL_NOISE * r.e1;
 		int64_t p6 = llround(sigmoid(m) * 1e6);
 		/* a real model never prints exactly 0 or 1; keeps log-loss finite */
 		if (p6 < 1)
@@ -550,17 +678,21 @@ static int gen_split(struct gen *g, enum split sp, size_t n, uint64_t id0, const
 		uint64_t id = id0 + i;
 		p = put_id(p, id, g->id_width);
 		*p++ = ',';
-		p = put_str(p, region_names[region]);
+		p = put_str(p, region_names[r.region]);
 		*p++ = ',';
-		p = put_str(p, bug ? channel_codes[channel] : channel_names[channel]);
+		p = put_str(p, bug ? channel_codes[r.channel] : channel_names[r.channel]);
 		for (size_t j = 1; j <= g->k; j++) {
 			if (bug && j == 3)
 				continue;
 			*p++ = ',';
-			p = put_fixed(p, g->q[j - 1], g->dec[j - 1]);
+			p = put_fixed(p, g->q[j - 1], g->dec[j - 1] + (unit && j == UNIT_FEATURE ? UNIT_SHIFT_DECIMALS : 0));
 		}
 		*p++ = ',';
 		p = put_fixed(p, income_shown, 2);
+		if (leak) {
+			*p++ = ',';
+			p = put_fixed(p, score_q, 4);
+		}
 		*p++ = ',';
 		p = put_uint(p, (uint64_t)split_day0[sp] + (uint64_t)i * span / n);
 		*p++ = ',';
@@ -639,6 +771,9 @@ int synth_run(const struct synth_options *o)
 	if (k < SYNTH_MIN_FEATURES || k > SYNTH_MAX_FEATURES)
 		return ERR_INPUT("synth: --features must be between %d and %d (got %zu)", SYNTH_MIN_FEATURES,
 				 SYNTH_MAX_FEATURES, k);
+	if ((sc == SC_CONCEPT_DRIFT || sc == SC_UNIT_CHANGE) && k < 4)
+		return ERR_INPUT("synth: scenario %s changes x4 and needs --features 4 or more (got %zu)",
+				 o->scenario, k);
 	size_t n_eval = synth_eval_rows(rows);
 	if (rows > (size_t)1e12)
 		return ERR_INPUT("synth: --rows %zu is too many (at most 1e12)", rows);
@@ -663,10 +798,13 @@ int synth_run(const struct synth_options *o)
 	/* one master stream hands each split its three seeds, in a fixed order */
 	struct rng master;
 	rng_seed(&master, o->seed);
-	uint64_t seeds[SPLIT_COUNT][3];
+	uint64_t seeds[SPLIT_COUNT][4];
 	for (int s = 0; s < SPLIT_COUNT; s++)
 		for (int j = 0; j < 3; j++)
 			seeds[s][j] = rng_next(&master);
+	/* the extra streams' seeds come after, so the first nine are unchanged */
+	for (int s = 0; s < SPLIT_COUNT; s++)
+		seeds[s][3] = rng_next(&master);
 
 	struct sink outs[SPLIT_COUNT], flipped;
 	memset(outs, 0, sizeof outs);

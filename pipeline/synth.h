@@ -8,8 +8,9 @@
  * against a known answer (trust tests, unit tests, benchmarks).
  *
  * Output folder: train.csv, test.csv, current.csv (or .csv.gz), audit.ini
- * pointing at them with relative paths, and for label-noise train_flipped.csv
- * (the ids whose labels were flipped). Rows are streamed, so any row count
+ * pointing at them with relative paths (its comment line says what was
+ * planted), and for label-noise train_flipped.csv (the ids whose labels were
+ * flipped). leakage adds a column outcome_score to every split. Rows are streamed, so any row count
  * fits in memory; the same options give byte-identical files on every machine. */
 #ifndef MLA_SYNTH_H
 #define MLA_SYNTH_H
@@ -19,7 +20,8 @@
 
 #define SYNTH_DEFAULT_ROWS 5000
 #define SYNTH_DEFAULT_FEATURES 8
-#define SYNTH_MIN_FEATURES 3       /* x1..x3 drive the label; pipeline-bug drops x3 */
+#define SYNTH_MIN_FEATURES 3       /* x1..x3 drive the label; pipeline-bug drops x3
+				    * (concept-drift and unit-change use x4: they need 4) */
 #define SYNTH_MAX_FEATURES 4096
 
 struct synth_options {

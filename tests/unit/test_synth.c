@@ -227,15 +227,19 @@ START_TEST(test_every_scenario_writes_its_files)
 			table_load(&t, sub, splits[i]);
 			ck_assert_uint_eq(t.nrows, want_rows[i]);
 			int bug_current = !strcmp(synth_scenarios[s], "pipeline-bug") && i == 2;
-			/* id, region, channel, x1..x8, income, day, label, pred, proba */
-			ck_assert_uint_eq(t.ncols, 16 - (size_t)bug_current);
+			int leak = !strcmp(synth_scenarios[s], "leakage");
+			/* id, region, channel, x1..x8, income, [outcome_score,] day, label, pred, proba */
+			ck_assert_uint_eq(t.ncols, 16 - (size_t)bug_current + (size_t)leak);
 			const char *fixed[] = {"id", "region", "channel", "x1", "x2"};
 			for (int c = 0; c < 5; c++)
 				ck_assert_str_eq(t.header[c], fixed[c]);
 			ck_assert_int_eq(table_col(&t, "x3") < 0, bug_current);
-			const char *tail[] = {"x8", "income", "day", "label", "pred", "proba"};
-			for (int c = 0; c < 6; c++)
-				ck_assert_str_eq(t.header[t.ncols - 6 + (size_t)c], tail[c]);
+			ck_assert_int_eq(table_col(&t, "outcome_score") >= 0, leak);
+			const char *tail[] = {"day", "label", "pred", "proba"};
+			for (int c = 0; c < 4; c++)
+				ck_assert_str_eq(t.header[t.ncols - 4 + (size_t)c], tail[c]);
+			ck_assert_str_eq(t.header[t.ncols - 6 - (size_t)leak], "x8");
+			ck_assert_str_eq(t.header[t.ncols - 5 - (size_t)leak], "income");
 			table_free(&t);
 		}
 		size_t len;
@@ -248,6 +252,12 @@ START_TEST(test_every_scenario_writes_its_files)
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
 			ck_assert_msg(strstr(ini, keys[k]) != NULL, "%s: audit.ini lacks '%s'", synth_scenarios[s], keys[k]);
 		free(ini);
+		/* the ini's comment line names what was planted */
+		char *planted = xasprintf("\n# planted: %s\n", synth_describe(synth_scenarios[s]));
+		ini = read_file(sub, "audit.ini", &len);
+		ck_assert_msg(strstr(ini, planted) != NULL, "%s: audit.ini lacks its planted line", synth_scenarios[s]);
+		free(ini);
+		free(planted);
 		char *flipped = path2(sub, "train_flipped.csv");
 		ck_assert_int_eq(file_exists(flipped), !strcmp(synth_scenarios[s], "label-noise"));
 		free(flipped);
@@ -648,6 +658,296 @@ START_TEST(test_features_option_sets_the_width)
 }
 END_TEST
 
+/* ---- the scenarios that came with label shift, concept drift, leakage,
+ * unit change and shuffled labels: each is compared with `clean` of the same
+ * seed, with which it shares every draw except where it plants its defect ---- */
+
+static double yes_share(const struct table *t)
+{
+	int cl = table_col(t, "label");
+	ck_assert_int_ge(cl, 0);
+	size_t yes = 0;
+	for (size_t r = 0; r < t->nrows; r++)
+		yes += !strcmp(cell(t, r, cl), "yes");
+	return (double)yes / (double)t->nrows;
+}
+
+/* Mean of numeric column `name` over the rows whose label is `label`. */
+static double mean_given_label(const struct table *t, const char *name, const char *label)
+{
+	int c = table_col(t, name), cl = table_col(t, "label");
+	ck_assert_int_ge(c, 0);
+	double s = 0;
+	size_t n = 0;
+	for (size_t r = 0; r < t->nrows; r++)
+		if (!strcmp(cell(t, r, cl), label)) {
+			s += num(t, r, c);
+			n++;
+		}
+	ck_assert_uint_gt(n, 0);
+	return s / (double)n;
+}
+
+static int listed(const char *name, const char *const *names)
+{
+	for (; names && *names; names++)
+		if (!strcmp(name, *names))
+			return 1;
+	return 0;
+}
+
+/* a and b hold the same rows, cell for cell, in every column but those listed
+ * (a column of a alone must be listed). */
+static void assert_same_except(const struct table *a, const struct table *b, const char *const *except)
+{
+	ck_assert_uint_eq(a->nrows, b->nrows);
+	for (size_t c = 0; c < a->ncols; c++) {
+		if (listed(a->header[c], except))
+			continue;
+		int cb = table_col(b, a->header[c]);
+		ck_assert_msg(cb >= 0, "column %s is missing", a->header[c]);
+		for (size_t r = 0; r < a->nrows; r++)
+			ck_assert_msg(!strcmp(cell(a, r, (int)c), cell(b, r, cb)), "row %zu column %s: '%s' vs '%s'", r + 2,
+				      a->header[c], cell(a, r, (int)c), cell(b, r, cb));
+	}
+}
+
+static void assert_same_file(const char *dir_a, const char *dir_b, const char *name)
+{
+	size_t la, lb;
+	char *a = read_file(dir_a, name, &la), *b = read_file(dir_b, name, &lb);
+	ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "%s differs from clean's", name);
+	free(a);
+	free(b);
+}
+
+START_TEST(test_new_scenarios_are_deterministic)
+{
+	const char *dir = tmp_dir;
+	const char *scen[] = {"label-shift", "concept-drift", "leakage", "unit-change", "shuffled-labels"};
+	const char *changed[] = {"current.csv", "current.csv", "train.csv", "current.csv", "train.csv"};
+	for (int i = 0; i < 5; i++) {
+		char *a = xasprintf("%s/%s-a", dir, scen[i]), *b = xasprintf("%s/%s-b", dir, scen[i]);
+		char *c = xasprintf("%s/%s-c", dir, scen[i]);
+		run_ok(scen[i], a, 1200, 42, 0);
+		run_ok(scen[i], b, 1200, 42, 0);
+		run_ok(scen[i], c, 1200, 43, 0);
+		const char *files[] = {"train.csv", "test.csv", "current.csv", "audit.ini"};
+		for (int f = 0; f < 4; f++)
+			assert_same_file(a, b, files[f]);
+		size_t la, lc;
+		char *ta = read_file(a, changed[i], &la), *tc = read_file(c, changed[i], &lc);
+		ck_assert_msg(la != lc || memcmp(ta, tc, la) != 0, "%s: %s is the same for another seed", scen[i], changed[i]);
+		free(ta);
+		free(tc);
+		free(a);
+		free(b);
+		free(c);
+	}
+}
+END_TEST
+
+START_TEST(test_label_shift_moves_the_prior_and_keeps_p_x_given_y)
+{
+	const char *dir = tmp_dir;
+	char *ls = path2(dir, "ls"), *clean = path2(dir, "clean");
+	run_ok("label-shift", ls, 20000, 31, 0);
+	run_ok("clean", clean, 20000, 31, 0);
+	assert_same_file(ls, clean, "train.csv");
+	assert_same_file(ls, clean, "test.csv");
+	struct table tr, te, cu;
+	table_load(&tr, ls, "train.csv");
+	table_load(&te, ls, "test.csv");
+	table_load(&cu, ls, "current.csv");
+	/* p / (p + 0.4 (1 - p)) with p about 0.41: 0.63; current has 5000 rows, sd of a share under 0.007 */
+	double p_tr = yes_share(&tr), p_te = yes_share(&te), p_cu = yes_share(&cu);
+	ck_assert_msg(p_tr > 0.37 && p_tr < 0.45 && p_te > 0.37 && p_te < 0.45, "train %g test %g", p_tr, p_te);
+	ck_assert_msg(p_cu > 0.59 && p_cu < 0.68, "current share of yes %g", p_cu);
+	/* P(x | y) unchanged: within each class x1 and x2 keep train's mean (sd of
+	 * x given the class under 1, so 0.08 is over 4 standard errors), while
+	 * P(x) moves with the classes' mix */
+	const char *feats[] = {"x1", "x2"};
+	const char *labels[] = {"yes", "no"};
+	for (int f = 0; f < 2; f++) {
+		for (int l = 0; l < 2; l++) {
+			double d = mean_given_label(&cu, feats[f], labels[l]) - mean_given_label(&tr, feats[f], labels[l]);
+			ck_assert_msg(fabs(d) < 0.08, "%s given %s moved by %g", feats[f], labels[l], d);
+		}
+		double shift = column_mean(&cu, feats[f]) - column_mean(&tr, feats[f]);
+		ck_assert_msg(shift > 0.12, "%s's mean moved by only %g", feats[f], shift);
+	}
+	table_free(&tr);
+	table_free(&te);
+	table_free(&cu);
+	free(ls);
+	free(clean);
+}
+END_TEST
+
+START_TEST(test_concept_drift_flips_the_rule_where_x4_above_1)
+{
+	const char *dir = tmp_dir;
+	char *cd = path2(dir, "cd"), *clean = path2(dir, "clean");
+	run_ok("concept-drift", cd, 8000, 37, 0);
+	run_ok("clean", clean, 8000, 37, 0);
+	assert_same_file(cd, clean, "train.csv");
+	assert_same_file(cd, clean, "test.csv");
+	struct table a, b;
+	table_load(&a, cd, "current.csv");
+	table_load(&b, clean, "current.csv");
+	/* P(x) and the model are untouched: only labels differ, and only where x4 > 1 */
+	const char *except[] = {"label", NULL};
+	assert_same_except(&a, &b, except);
+	int c4 = table_col(&a, "x4"), cl = table_col(&a, "label"), cp = table_col(&a, "pred");
+	size_t region = 0, right_in = 0, right_out = 0, changed = 0;
+	for (size_t r = 0; r < a.nrows; r++) {
+		int in = num(&a, r, c4) > 1.0;
+		int same = !strcmp(cell(&a, r, cl), cell(&b, r, cl));
+		int right = !strcmp(cell(&a, r, cl), cell(&a, r, cp));
+		if (!in)
+			ck_assert_msg(same, "row %zu: label changed outside x4 > 1", r + 2);
+		region += (size_t)in;
+		changed += (size_t)!same;
+		right_in += (size_t)(in && right);
+		right_out += (size_t)(!in && right);
+	}
+	/* x4 > 1: 15.9% of 2000 rows, sd 0.8 points */
+	double share = (double)region / (double)a.nrows;
+	ck_assert_msg(share > 0.12 && share < 0.20, "x4 > 1 holds %g of current", share);
+	ck_assert_uint_gt(changed, region / 3);
+	double acc_in = (double)right_in / (double)region, acc_out = (double)right_out / (double)(a.nrows - region);
+	ck_assert_msg(acc_in < 0.35 && acc_out > 0.75, "model accuracy %g where x4 > 1, %g elsewhere", acc_in, acc_out);
+	ck_assert_double_lt(accuracy(&a), accuracy(&b) - 0.06);
+	table_free(&a);
+	table_free(&b);
+	free(cd);
+	free(clean);
+}
+END_TEST
+
+START_TEST(test_leakage_outcome_score_is_the_label_plus_noise)
+{
+	const char *dir = tmp_dir;
+	char *lk = path2(dir, "lk"), *clean = path2(dir, "clean");
+	run_ok("leakage", lk, 4000, 41, 0);
+	run_ok("clean", clean, 4000, 41, 0);
+	const char *splits[] = {"train.csv", "test.csv", "current.csv"};
+	for (int i = 0; i < 3; i++) {
+		struct table a, b;
+		table_load(&a, lk, splits[i]);
+		table_load(&b, clean, splits[i]);
+		const char *except[] = {"outcome_score", "pred", "proba", NULL};
+		assert_same_except(&a, &b, except);
+		int cs = table_col(&a, "outcome_score"), cl = table_col(&a, "label");
+		ck_assert_int_ge(cs, 0);
+		double ss = 0;
+		size_t right = 0;
+		for (size_t r = 0; r < a.nrows; r++) {
+			double y = !strcmp(cell(&a, r, cl), "yes"), e = num(&a, r, cs) - y;
+			ss += e * e;
+			right += (num(&a, r, cs) >= 0.5) == (y == 1);
+		}
+		/* noise sd 0.35; a cut at 0.5 is right with P(|z| < 1.43) = 0.85 */
+		double sd = sqrt(ss / (double)a.nrows), acc_cut = (double)right / (double)a.nrows;
+		ck_assert_msg(sd > 0.31 && sd < 0.39, "%s: noise sd %g", splits[i], sd);
+		ck_assert_msg(acc_cut > 0.80, "%s: the score alone is right on %g", splits[i], acc_cut);
+		double m_yes = mean_given_label(&a, "outcome_score", "yes"), m_no = mean_given_label(&a, "outcome_score", "no");
+		ck_assert_msg(fabs(m_yes - 1) < 0.1 && fabs(m_no) < 0.1, "%s: means %g %g", splits[i], m_yes, m_no);
+		/* and the model leans on it: better than clean's everywhere */
+		ck_assert_msg(accuracy(&a) > accuracy(&b) + 0.04, "%s: model %g, clean's %g", splits[i], accuracy(&a),
+			      accuracy(&b));
+		table_free(&a);
+		table_free(&b);
+	}
+	free(lk);
+	free(clean);
+}
+END_TEST
+
+START_TEST(test_unit_change_x4_is_100x_smaller_on_current_only)
+{
+	const char *dir = tmp_dir;
+	char *uc = path2(dir, "uc"), *clean = path2(dir, "clean");
+	run_ok("unit-change", uc, 4000, 43, 0);
+	run_ok("clean", clean, 4000, 43, 0);
+	assert_same_file(uc, clean, "train.csv");
+	assert_same_file(uc, clean, "test.csv");
+	struct table a, b;
+	table_load(&a, uc, "current.csv");
+	table_load(&b, clean, "current.csv");
+	const char *except[] = {"x4", "pred", "proba", NULL};
+	assert_same_except(&a, &b, except);
+	int ca = table_col(&a, "x4"), cb = table_col(&b, "x4");
+	for (size_t r = 0; r < a.nrows; r++) {
+		/* exact: the same digits, two places further right */
+		const char *v = cell(&a, r, ca), *dot = strchr(v, '.');
+		ck_assert_msg(dot && strlen(dot + 1) == 6, "x4 '%s' lacks 6 decimals", v);
+		ck_assert_msg(fabs(num(&a, r, ca) * 100 - num(&b, r, cb)) < 1e-9, "x4 '%s' vs clean's '%s'", v,
+			      cell(&b, r, cb));
+	}
+	/* the model uses x4 as given and loses x4's part: a small drop, not a broken model */
+	double acc_a = accuracy(&a), acc_b = accuracy(&b);
+	ck_assert_msg(acc_a < acc_b && acc_a > acc_b - 0.06, "current accuracy %g, clean's %g", acc_a, acc_b);
+	table_free(&a);
+	table_free(&b);
+
+	/* fewer than 4 features: there is no x4 to change */
+	struct synth_options o;
+	synth_options_init(&o);
+	o.scenario = "unit-change";
+	o.out_dir = uc;
+	o.features = 3;
+	mla_error_clear();
+	ck_assert_int_eq(synth_run(&o), -1);
+	ck_assert_ptr_nonnull(strstr(mla_error_message(), "--features 4"));
+	mla_error_clear();
+	free(uc);
+	free(clean);
+}
+END_TEST
+
+START_TEST(test_shuffled_labels_permute_train_labels_only)
+{
+	const char *dir = tmp_dir;
+	char *sh = path2(dir, "sh"), *clean = path2(dir, "clean");
+	run_ok("shuffled-labels", sh, 5000, 47, 0);
+	run_ok("clean", clean, 5000, 47, 0);
+	struct table a, b;
+	table_load(&a, sh, "train.csv");
+	table_load(&b, clean, "train.csv");
+	const char *except[] = {"label", "pred", "proba", NULL};
+	assert_same_except(&a, &b, except);
+	/* a permutation: the same number of each label, placed at random, so a
+	 * row keeps its label with chance p^2 + (1 - p)^2, about 0.52 (sd 0.007) */
+	ck_assert_double_eq(yes_share(&a), yes_share(&b));
+	int cl = table_col(&a, "label");
+	size_t same = 0;
+	for (size_t r = 0; r < a.nrows; r++)
+		same += !strcmp(cell(&a, r, cl), cell(&b, r, cl));
+	double agree = (double)same / (double)a.nrows;
+	ck_assert_msg(agree > 0.47 && agree < 0.57, "labels agree with clean's on %g of rows", agree);
+	/* the model learnt nothing: about the training prior, no better than the majority */
+	double p = yes_share(&a), major = p > 0.5 ? p : 1 - p;
+	ck_assert_msg(accuracy(&a) < major + 0.01, "train accuracy %g, majority %g", accuracy(&a), major);
+	ck_assert_msg(fabs(column_mean(&a, "proba") - p) < 0.03, "mean proba %g, prior %g", column_mean(&a, "proba"), p);
+	table_free(&a);
+	table_free(&b);
+	/* test and current keep clean's labels */
+	const char *others[] = {"test.csv", "current.csv"};
+	for (int i = 0; i < 2; i++) {
+		table_load(&a, sh, others[i]);
+		table_load(&b, clean, others[i]);
+		const char *model[] = {"pred", "proba", NULL};
+		assert_same_except(&a, &b, model);
+		ck_assert_double_lt(accuracy(&a), major + 0.02);
+		table_free(&a);
+		table_free(&b);
+	}
+	free(sh);
+	free(clean);
+}
+END_TEST
+
 Suite *synth_suite(void)
 {
 	Suite *s = suite_create("synth");
@@ -669,6 +969,12 @@ Suite *synth_suite(void)
 	tcase_add_test(tc, test_numbers_are_canonical_and_pred_matches_proba);
 	tcase_add_test(tc, test_gzip_output_is_gzip_of_the_plain_output);
 	tcase_add_test(tc, test_features_option_sets_the_width);
+	tcase_add_test(tc, test_new_scenarios_are_deterministic);
+	tcase_add_test(tc, test_label_shift_moves_the_prior_and_keeps_p_x_given_y);
+	tcase_add_test(tc, test_concept_drift_flips_the_rule_where_x4_above_1);
+	tcase_add_test(tc, test_leakage_outcome_score_is_the_label_plus_noise);
+	tcase_add_test(tc, test_unit_change_x4_is_100x_smaller_on_current_only);
+	tcase_add_test(tc, test_shuffled_labels_permute_train_labels_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
