@@ -86,6 +86,22 @@ static const char *missing_input(const struct report_model *m, const char *kind)
 	return NULL;
 }
 
+/* Why an analysis the kind depends on was skipped inside a stage that ran
+ * (its analysis.json key is absent): the analysis's own reason, borrowed.
+ * NULL when the kind has no such analysis or it ran. */
+static const char *analysis_skipped(const struct report_model *m, const char *kind)
+{
+	for (size_t k = 0; k < model_nkinds; k++) {
+		if (strcmp(kind, model_kinds[k].kind) || !model_kinds[k].analysis)
+			continue;
+		const char *why = NULL;
+		if (model_analysis(m, model_kinds[k].analysis, &why))
+			return NULL;
+		return why;
+	}
+	return NULL;
+}
+
 static const char *section_class(int section)
 {
 	static const char *const names[] = {"probes", "step1", "step2", "step3"};
@@ -119,10 +135,16 @@ static void junit_case(const struct report_model *m, struct strbuf *cases, const
 
 	/* a kind with findings was checked whatever the table says */
 	const char *missing = nall || !stage_ran(m, stage) ? NULL : missing_input(m, kind);
-	if (!nall && (!stage_ran(m, stage) || missing)) {
+	const char *skipped_why = nall || !stage_ran(m, stage) || missing ? NULL : analysis_skipped(m, kind);
+	if (!nall && (!stage_ran(m, stage) || missing || skipped_why)) {
 		sb_puts(cases, ">\n      <skipped message=\"");
 		if (missing)
 			sb_puts(cases, missing);
+		else if (skipped_why) {
+			/* the analysis's own sentence: data-derived, so escaped */
+			sb_puts(cases, "not checked: ");
+			escape_xml(cases, skipped_why);
+		}
 		else if (!stage)
 			sb_printf(cases, "not checked: no analysis in mlaudit %s finds this kind yet", MLA_VERSION);
 		else

@@ -46,21 +46,21 @@ static const char *str_of(const json_t *j)
 	return s ? s : "";
 }
 
-static void cell_text(struct strbuf *sb, const char *s)
+void md_cell_text(struct strbuf *sb, const char *s)
 {
 	sb_putc(sb, ' ');
 	escape_md(sb, s);
 	sb_puts(sb, " |");
 }
 
-static void cell_est(struct strbuf *sb, const json_t *est)
+void md_cell_est(struct strbuf *sb, const json_t *est)
 {
 	sb_putc(sb, ' ');
 	fmt_est(sb, est, 1);
 	sb_puts(sb, " |");
 }
 
-static void cell_count(struct strbuf *sb, const json_t *n)
+void md_cell_count(struct strbuf *sb, const json_t *n)
 {
 	sb_putc(sb, ' ');
 	if (json_is_integer(n))
@@ -71,7 +71,7 @@ static void cell_count(struct strbuf *sb, const json_t *n)
 }
 
 /* "| a | b |\n|---|---|\n" for a fixed header */
-static void table_head(struct strbuf *sb, const char *const *cols, size_t n)
+void md_table_head(struct strbuf *sb, const char *const *cols, size_t n)
 {
 	sb_putc(sb, '|');
 	for (size_t i = 0; i < n; i++)
@@ -82,7 +82,7 @@ static void table_head(struct strbuf *sb, const char *const *cols, size_t n)
 	sb_putc(sb, '\n');
 }
 
-static void put_plot(const struct report_model *m, struct strbuf *sb, enum plot_id id, const char *alt)
+void md_put_plot(const struct report_model *m, struct strbuf *sb, enum plot_id id, const char *alt)
 {
 	if (!m->plot_png[id])
 		return;
@@ -134,11 +134,11 @@ static size_t findings_table(const struct report_model *m, struct strbuf *sb, in
 		if (model_finding_section(f) != section)
 			continue;
 		if (n++ == 0)
-			table_head(sb, cols, 4);
+			md_table_head(sb, cols, 4);
 		enum severity sev = finding_severity(f);
 		sb_printf(sb, "| %s%s%s |", sev >= SEV_MEDIUM ? "**" : "", severity_name(sev), sev >= SEV_MEDIUM ? "**" : "");
-		cell_text(sb, str_of(json_object_get(f, "kind")));
-		cell_text(sb, str_of(json_object_get(f, "title")));
+		md_cell_text(sb, str_of(json_object_get(f, "kind")));
+		md_cell_text(sb, str_of(json_object_get(f, "title")));
 		sb_putc(sb, ' ');
 		fmt_evidence(sb, json_object_get(f, "evidence"), 1, EVIDENCE_ITEMS);
 		sb_puts(sb, " |\n");
@@ -329,7 +329,9 @@ static void md_scenarios(const struct report_model *m, struct strbuf *sb)
 	/* an info-level confident_errors finding is the plain count, not a problem */
 	if (f && finding_severity(f) >= SEV_LOW) {
 		scenario(sb, "Single points", f);
-		sb_puts(sb, " The top 10 are listed below.");
+		sb_puts(sb, " The top 10 are listed below");
+		sb_puts(sb, model_analysis(m, "points", NULL) ? "; the most confident are explained one by one in step 3."
+							     : ".");
 	} else {
 		scenario(sb, "Single points", NULL);
 		size_t n = 0;
@@ -375,7 +377,7 @@ static void md_metric_table(const struct report_model *m, struct strbuf *sb)
 	size_t ns = model_nsplits(m);
 	sb_puts(sb, "| metric |");
 	for (size_t i = 0; i < ns; i++)
-		cell_text(sb, model_split_name(m, i));
+		md_cell_text(sb, model_split_name(m, i));
 	sb_puts(sb, "\n|---|");
 	for (size_t i = 0; i < ns; i++)
 		sb_puts(sb, "---|");
@@ -388,12 +390,12 @@ static void md_metric_table(const struct report_model *m, struct strbuf *sb)
 		fmt_metric(sb, keys[k], 1);
 		sb_puts(sb, chosen ? "** (chosen) |" : " |");
 		for (size_t i = 0; i < ns; i++)
-			cell_est(sb, model_estimate(m, model_split_name(m, i), keys[k]));
+			md_cell_est(sb, model_estimate(m, model_split_name(m, i), keys[k]));
 		sb_putc(sb, '\n');
 	}
 	sb_puts(sb, "| rows |");
 	for (size_t i = 0; i < ns; i++)
-		cell_count(sb, json_object_get(model_split(m, model_split_name(m, i)), "rows"));
+		md_cell_count(sb, json_object_get(model_split(m, model_split_name(m, i)), "rows"));
 	sb_puts(sb, "\n\n");
 }
 
@@ -411,15 +413,15 @@ static void md_per_class(const struct report_model *m, struct strbuf *sb)
 			const json_t *c = json_array_get(pc, k);
 			if (!head++) {
 				sb_puts(sb, "### Per class\n\n");
-				table_head(sb, cols, 6);
+				md_table_head(sb, cols, 6);
 			}
 			sb_putc(sb, '|');
-			cell_text(sb, split);
-			cell_text(sb, str_of(json_object_get(c, "class")));
-			cell_count(sb, json_object_get(c, "support"));
-			cell_est(sb, json_object_get(c, "precision"));
-			cell_est(sb, json_object_get(c, "recall"));
-			cell_est(sb, json_object_get(c, "f1"));
+			md_cell_text(sb, split);
+			md_cell_text(sb, str_of(json_object_get(c, "class")));
+			md_cell_count(sb, json_object_get(c, "support"));
+			md_cell_est(sb, json_object_get(c, "precision"));
+			md_cell_est(sb, json_object_get(c, "recall"));
+			md_cell_est(sb, json_object_get(c, "f1"));
 			sb_putc(sb, '\n');
 		}
 	}
@@ -442,7 +444,7 @@ static void md_confusion(const struct report_model *m, struct strbuf *sb, const 
 	}
 	sb_puts(sb, "\n\nRows: true class; columns: predicted class.\n\n| true \\\\ predicted |");
 	for (size_t p = 0; p < k; p++)
-		cell_text(sb, str_of(json_array_get(classes, p)));
+		md_cell_text(sb, str_of(json_array_get(classes, p)));
 	sb_puts(sb, "\n|---|");
 	for (size_t p = 0; p < k; p++)
 		sb_puts(sb, "---|");
@@ -453,7 +455,7 @@ static void md_confusion(const struct report_model *m, struct strbuf *sb, const 
 		sb_puts(sb, "** |");
 		const json_t *row = json_array_get(matrix, t);
 		for (size_t p = 0; p < k; p++)
-			cell_count(sb, json_array_get(row, p));
+			md_cell_count(sb, json_array_get(row, p));
 		sb_putc(sb, '\n');
 	}
 	sb_putc(sb, '\n');
@@ -488,15 +490,15 @@ static void md_segments(const struct report_model *m, struct strbuf *sb)
 			continue;
 		shown++;
 		sb_putc(sb, '|');
-		cell_text(sb, str_of(json_object_get(s, "split")));
+		md_cell_text(sb, str_of(json_object_get(s, "split")));
 		sb_putc(sb, ' ');
 		escape_md(sb, str_of(json_object_get(s, "column")));
 		sb_puts(sb, "\\=");
 		escape_md(sb, str_of(json_object_get(s, "value")));
 		sb_puts(sb, " |");
-		cell_count(sb, json_object_get(s, "rows"));
-		cell_est(sb, json_object_get(json_object_get(s, "metrics"), m->metric));
-		cell_est(sb, json_object_get(json_object_get(s, "rest"), m->metric));
+		md_cell_count(sb, json_object_get(s, "rows"));
+		md_cell_est(sb, json_object_get(json_object_get(s, "metrics"), m->metric));
+		md_cell_est(sb, json_object_get(json_object_get(s, "rest"), m->metric));
 		sb_putc(sb, ' ');
 		const json_t *q = json_object_get(s, "q_value");
 		if (json_is_number(q))
@@ -523,14 +525,14 @@ static void md_confident_errors(const struct report_model *m, struct strbuf *sb)
 			const json_t *e = json_array_get(list, k);
 			if (!head++) {
 				sb_puts(sb, "### Confident errors\n\nWrong predictions made with the highest confidence (top 10 per split).\n\n");
-				table_head(sb, cols, 6);
+				md_table_head(sb, cols, 6);
 			}
 			sb_putc(sb, '|');
-			cell_text(sb, split);
-			cell_count(sb, json_object_get(e, "row"));
-			cell_text(sb, str_of(json_object_get(e, "id")));
-			cell_text(sb, str_of(json_object_get(e, "true")));
-			cell_text(sb, str_of(json_object_get(e, "predicted")));
+			md_cell_text(sb, split);
+			md_cell_count(sb, json_object_get(e, "row"));
+			md_cell_text(sb, str_of(json_object_get(e, "id")));
+			md_cell_text(sb, str_of(json_object_get(e, "true")));
+			md_cell_text(sb, str_of(json_object_get(e, "predicted")));
 			const json_t *c = json_object_get(e, "confidence");
 			if (json_is_number(c))
 				sb_printf(sb, " %.3f |\n", json_number_value(c));
@@ -590,7 +592,7 @@ static void md_step1(const struct report_model *m, struct strbuf *sb)
 		escape_md(sb, m->plot_note);
 		sb_puts(sb, "*\n\n");
 	}
-	put_plot(m, sb, PLOT_SPLITS, "chosen metric per split with 95% intervals");
+	md_put_plot(m, sb, PLOT_SPLITS, "chosen metric per split with 95% intervals");
 	sb_puts(sb, "### Findings\n\n");
 	if (!findings_table(m, sb, 1))
 		sb_puts(sb, "No findings in this step.\n\n");
@@ -601,12 +603,12 @@ static void md_step1(const struct report_model *m, struct strbuf *sb)
 	const char *cur = model_current_split(m);
 	if (cur)
 		md_confusion(m, sb, cur);
-	put_plot(m, sb, PLOT_CONFUSION, "confusion matrix on test");
+	md_put_plot(m, sb, PLOT_CONFUSION, "confusion matrix on test");
 	md_segments(m, sb);
-	put_plot(m, sb, PLOT_SEGMENTS, "chosen metric per segment value with 95% intervals");
+	md_put_plot(m, sb, PLOT_SEGMENTS, "chosen metric per segment value with 95% intervals");
 	md_confident_errors(m, sb);
 	sb_puts(sb, "### Calibration and threshold\n\n");
-	put_plot(m, sb, PLOT_RELIABILITY, "reliability diagram");
+	md_put_plot(m, sb, PLOT_RELIABILITY, "reliability diagram");
 	md_threshold(m, sb);
 }
 
@@ -686,7 +688,7 @@ static void md_missing_signals(const struct report_model *m, struct strbuf *sb)
 	else {
 		sb_puts(sb, "Missing values per column and split (worst first):\n\n| column |");
 		for (size_t s = 0; s < ns; s++)
-			cell_text(sb, splits[s]);
+			md_cell_text(sb, splits[s]);
 		sb_puts(sb, "\n|---|");
 		for (size_t s = 0; s < ns; s++)
 			sb_puts(sb, "---|");
@@ -694,7 +696,7 @@ static void md_missing_signals(const struct report_model *m, struct strbuf *sb)
 		for (size_t i = 0; i < nm && i < MISSING_COLUMNS_MAX; i++) {
 			const char *name = str_of(json_object_get(json_array_get(cols, order[i]), "name"));
 			sb_putc(sb, '|');
-			cell_text(sb, name);
+			md_cell_text(sb, name);
 			for (size_t s = 0; s < ns; s++) {
 				int found;
 				double r = missing_rate(json_object_get(qs, splits[s]), name, &found);
@@ -728,6 +730,8 @@ static void md_missing_signals(const struct report_model *m, struct strbuf *sb)
 static void md_step2(const struct report_model *m, struct strbuf *sb)
 {
 	size_t n = findings_table(m, sb, 2);
+	if (m->has_rootcause)
+		sections_slices(m, sb);
 	md_missing_signals(m, sb);
 	if (!m->has_rootcause)
 		sb_printf(sb, "%s\n", not_built_step2);
@@ -738,41 +742,88 @@ static void md_step2(const struct report_model *m, struct strbuf *sb)
 static void md_step3(const struct report_model *m, struct strbuf *sb)
 {
 	size_t n = findings_table(m, sb, 3);
-	if (!m->has_rootcause)
+	if (!m->has_rootcause) {
 		sb_printf(sb, "%s\n", not_built_step3);
-	else if (!n)
-		sb_puts(sb, "No root cause found among the causes tested.\n");
+		return;
+	}
+	if (!n)
+		sb_puts(sb, "No root cause found among the causes tested.\n\n");
+	sections_drift(m, sb);
+	sections_labels(m, sb);
+	sections_underrep(m, sb);
+	sections_importance(m, sb);
+	sections_points(m, sb);
+}
+
+/* "performance drop, error slice": the kinds of the findings a mitigation
+ * addresses, each once, in its order (ids are in the workbook) */
+static void addressed_kinds(const struct report_model *m, const json_t *addr, struct strbuf *sb)
+{
+	const char *seen[32];
+	size_t ns = 0;
+	for (size_t k = 0; k < json_array_size(addr); k++) {
+		const char *id = str_of(json_array_get(addr, k));
+		const char *kind = model_finding_kind(m, id);
+		const char *show = kind ? kind : id;
+		int dup = 0;
+		for (size_t j = 0; j < ns && !dup; j++)
+			dup = !strcmp(seen[j], show);
+		if (dup)
+			continue;
+		if (ns < 32)
+			seen[ns] = show;
+		sb_puts(sb, ns++ ? ", " : "");
+		char *words = xstrdup(show);
+		for (char *c = words; kind && *c; c++)
+			if (*c == '_')
+				*c = ' ';
+		escape_md(sb, words);
+		free(words);
+	}
 }
 
 static void md_step4(const struct report_model *m, struct strbuf *sb)
 {
-	size_t n = json_array_size(m->mitigations);
+	size_t n = json_array_size(m->mitigations), measured = 0;
 	if (n) {
 		sb_puts(sb, "| # | action | what to do | addresses | measured on a probe |\n|---|---|---|---|---|\n");
 		for (size_t i = 0; i < n; i++) {
 			const json_t *mi = json_array_get(m->mitigations, i);
 			sb_printf(sb, "| %zu |", i + 1);
-			cell_text(sb, str_of(json_object_get(mi, "action")));
-			cell_text(sb, str_of(json_object_get(mi, "text")));
+			md_cell_text(sb, str_of(json_object_get(mi, "action")));
+			md_cell_text(sb, str_of(json_object_get(mi, "text")));
 			sb_putc(sb, ' ');
-			const json_t *addr = json_object_get(mi, "addresses");
-			for (size_t k = 0; k < json_array_size(addr); k++) {
-				sb_puts(sb, k ? ", " : "");
-				escape_md(sb, str_of(json_array_get(addr, k)));
-			}
+			addressed_kinds(m, json_object_get(mi, "addresses"), sb);
 			sb_puts(sb, " | ");
 			const json_t *eff = json_object_get(mi, "measured_effect");
+			const json_t *gain = json_object_get(mi, "expected_gain");
 			if (json_is_object(eff)) {
-				fmt_metric(sb, str_of(json_object_get(eff, "metric")), 1);
-				sb_putc(sb, ' ');
-				fmt_est(sb, json_object_get(eff, "before"), 1);
-				sb_puts(sb, " → ");
-				fmt_est(sb, json_object_get(eff, "after"), 1);
+				fmt_effect(sb, eff, 1);
+				const char *how = json_string_value(json_object_get(eff, "how"));
+				if (how) {
+					sb_puts(sb, " — ");
+					escape_md(sb, how);
+				}
+				measured++;
+			} else if (json_is_number(json_object_get(gain, "value"))) {
+				sb_puts(sb, "not measured; estimate ");
+				sb_printf(sb, "%+.3f ", json_number_value(json_object_get(gain, "value")));
+				fmt_metric(sb, str_of(json_object_get(gain, "metric")), 1);
+				const char *basis = json_string_value(json_object_get(gain, "basis"));
+				if (basis) {
+					sb_puts(sb, " (");
+					escape_md(sb, basis);
+					sb_putc(sb, ')');
+				}
 			} else
 				sb_puts(sb, "not measured");
 			sb_puts(sb, " |\n");
 		}
 		sb_putc(sb, '\n');
+		if (measured)
+			sb_puts(sb, "Measured: the chosen split's metric before and after, each with its 95% interval, and the "
+				    "change with its own; how each was measured follows the dash. The finding ids each action "
+				    "addresses are on the Mitigations sheet of report.xlsx.\n\n");
 	}
 	if (!m->has_mitigate)
 		sb_printf(sb, "%s\n", not_built_step4);
@@ -818,12 +869,12 @@ static void md_probe_table(const struct report_model *m, const json_t *pj, struc
 		sb_puts(sb, is_best ? "| **" : "| ");
 		escape_md(sb, name);
 		sb_puts(sb, is_best ? "** (best) |" : " |");
-		cell_text(sb, str_of(json_object_get(p, "architecture")));
-		cell_est(sb, probe_metric(p, "test", m->metric));
-		cell_est(sb, probe_metric(p, "train", m->metric));
+		md_cell_text(sb, str_of(json_object_get(p, "architecture")));
+		md_cell_est(sb, probe_metric(p, "test", m->metric));
+		md_cell_est(sb, probe_metric(p, "train", m->metric));
 		if (acc_col)
-			cell_est(sb, probe_metric(p, "test", "accuracy"));
-		cell_count(sb, json_object_get(p, "steps"));
+			md_cell_est(sb, probe_metric(p, "test", "accuracy"));
+		md_cell_count(sb, json_object_get(p, "steps"));
 		if (json_is_true(json_object_get(p, "stopped_early")))
 			sb_printf(sb, " yes (best validation loss at step %lld) |\n",
 				  (long long)json_integer_value(json_object_get(p, "best_step")));
@@ -1039,9 +1090,9 @@ static void md_sanity(const struct report_model *m, struct strbuf *sb)
 		sb_puts(sb, "- Optimizers, regularisation, capacity, gradient health, hyper-parameter search and "
 			    "distillation run at `probes = standard` and above.\n");
 	sb_puts(sb, "\n");
-	put_plot(m, sb, PLOT_LR, "learning-rate range test");
-	put_plot(m, sb, PLOT_OPTIM, "steps to the target loss per optimizer and schedule");
-	put_plot(m, sb, PLOT_HPO, "best score so far against trials for grid, random and Bayesian search");
+	md_put_plot(m, sb, PLOT_LR, "learning-rate range test");
+	md_put_plot(m, sb, PLOT_OPTIM, "steps to the target loss per optimizer and schedule");
+	md_put_plot(m, sb, PLOT_HPO, "best score so far against trials for grid, random and Bayesian search");
 }
 
 static void md_probes(const struct report_model *m, struct strbuf *sb)
@@ -1086,7 +1137,7 @@ static void md_probes(const struct report_model *m, struct strbuf *sb)
 	fmt_metric(sb, m->metric, 1);
 	sb_puts(sb, " on train; out-of-fold probabilities for every train row are in probes/oof.csv.gz.\n\n");
 	md_baseline(m, pj, sb);
-	put_plot(m, sb, PLOT_CURVES, "training and validation loss of each reference probe");
+	md_put_plot(m, sb, PLOT_CURVES, "training and validation loss of each reference probe");
 	if (!n)
 		sb_puts(sb, "The curves (with gradient and weight norms) and numbers are in probes/probes.json.\n");
 	md_sanity(m, sb);
@@ -1159,19 +1210,19 @@ static void md_profile(const struct report_model *m, struct strbuf *sb)
 		const json_t *cl = json_object_get(q, "columns");
 		if (!json_array_size(cl))
 			continue;
-		table_head(sb, cols, 6);
+		md_table_head(sb, cols, 6);
 		for (size_t i = 0; i < json_array_size(cl); i++) {
 			const json_t *c = json_array_get(cl, i);
 			sb_putc(sb, '|');
-			cell_text(sb, str_of(json_object_get(c, "name")));
-			cell_text(sb, str_of(json_object_get(c, "type")));
-			cell_text(sb, str_of(json_object_get(c, "role")));
+			md_cell_text(sb, str_of(json_object_get(c, "name")));
+			md_cell_text(sb, str_of(json_object_get(c, "type")));
+			md_cell_text(sb, str_of(json_object_get(c, "role")));
 			const json_t *mr = json_object_get(c, "missing_rate");
 			if (json_is_number(mr))
 				sb_printf(sb, " %.1f%% |", 100 * json_number_value(mr));
 			else
 				sb_puts(sb, " n/a |");
-			cell_count(sb, json_object_get(c, "distinct"));
+			md_cell_count(sb, json_object_get(c, "distinct"));
 			sb_putc(sb, ' ');
 			profile_range(sb, c);
 			sb_puts(sb, " |\n");
@@ -1304,7 +1355,7 @@ static void md_versions(const struct report_model *m, struct strbuf *sb)
 		json_t *v;
 		json_object_foreach((json_t *)cfg, key, v) {
 			sb_putc(sb, '|');
-			cell_text(sb, key);
+			md_cell_text(sb, key);
 			sb_putc(sb, ' ');
 			config_value(sb, v);
 			sb_puts(sb, " |\n");

@@ -13,6 +13,8 @@
 enum plot_id {
 	PLOT_SPLITS, PLOT_SEGMENTS, PLOT_RELIABILITY, PLOT_CONFUSION, PLOT_CURVES,
 	PLOT_LR, PLOT_OPTIM, PLOT_HPO,  /* the training checks (probes/sanity.json) */
+	PLOT_SLICES, PLOT_TREE,         /* step 2: error slices and the error tree */
+	PLOT_DRIFT, PLOT_IMPORTANCE, PLOT_UNDERREP,  /* step 3 */
 	PLOT_COUNT
 };
 
@@ -26,6 +28,9 @@ struct report_model {
 	json_t *mitigations;      /* mitigate/mitigations.json's array; empty when absent */
 	json_t *probes;           /* probes/probes.json, NULL when the run has no probes stage */
 	json_t *sanity;           /* probes/sanity.json, NULL when absent */
+	json_t *analysis;         /* rootcause/analysis.json, NULL when absent */
+	json_t *drift;            /* rootcause/drift.csv as an array of objects (numbers parsed),
+				   * NULL when absent */
 	int has_probes, has_rootcause, has_mitigate;  /* does RUN/<stage>/ exist */
 	const char *name;         /* model name for titles */
 	const char *run_id;
@@ -51,11 +56,24 @@ json_t *model_estimate(const struct report_model *m, const char *split, const ch
 /** The split compared against test: "current" when present, else the last
  * split after train and test (a current window), NULL when there is none. */
 const char *model_current_split(const struct report_model *m);
+/** The object or array analysis.json holds under `key`, NULL when absent
+ * (borrowed). Then *why (when not NULL) gets a plain sentence saying why:
+ * the analysis's own "<key>_skipped" reason, or that it did not run. When the
+ * key is present but "<key>_skipped" is too (some splits left out), *why gets
+ * that reason; otherwise NULL. */
+const json_t *model_analysis(const struct report_model *m, const char *key, const char **why);
+/** The error rate of a split's evaluated rows from analysis.json's "splits"
+ * (errors / evaluated), NAN when unknown. */
+double model_error_rate(const struct report_model *m, const char *split);
+/** The kind of the finding with this id, NULL when there is none. */
+const char *model_finding_kind(const struct report_model *m, const char *id);
+
 /* The finding kinds of summary.schema.json, in its order. */
 struct model_kind {
 	const char *kind;
 	int section;              /* report section: 1, 2, 3, or 0 for the probes appendix */
 	const char *stage;        /* the stage folder whose analysis checks this kind; NULL: none yet */
+	const char *analysis;     /* its key in rootcause/analysis.json: checked only when present; NULL: none */
 };
 extern const struct model_kind model_kinds[];
 extern const size_t model_nkinds;
@@ -95,6 +113,62 @@ size_t fmt_do_first(const struct report_model *m, char **items, size_t max, int 
 /** The overview metric table in GFM markdown: chosen metric, accuracy,
  * ROC-AUC and rows, one column per split. */
 void fmt_overview_table(const struct report_model *m, struct strbuf *out);
+
+/** A mitigation's measured effect: "accuracy on current 0.669 ±0.034 → 0.790
+ * ±0.030 (+0.121 ±0.040)"; nothing when `eff` is not an object. */
+void fmt_effect(struct strbuf *out, const json_t *eff, int md);
+
+/* ---- markdown pieces (markdown.c), shared with sections.c ---- */
+
+/** "| a | b |\n|---|---|\n" for a fixed header of our own words. */
+void md_table_head(struct strbuf *sb, const char *const *cols, size_t n);
+/** " text |", " 0.801 ±0.014 |", " 31,117 |": one table cell after a '|'. */
+void md_cell_text(struct strbuf *sb, const char *s);
+void md_cell_est(struct strbuf *sb, const json_t *est);
+void md_cell_count(struct strbuf *sb, const json_t *n);
+/** The plot embedded as a data: URL image, nothing when it was not drawn. */
+void md_put_plot(const struct report_model *m, struct strbuf *sb, enum plot_id id, const char *alt);
+
+/* ---- the root-cause sections of steps 2 and 3 (sections.c) ----
+ * Each says in one line that its analysis did not run (with the analysis's
+ * own reason when it gave one) when its key is absent from analysis.json. */
+
+/** Step 2: the error slices (table and plot) and the error tree. */
+void sections_slices(const struct report_model *m, struct strbuf *sb);
+/** Step 3: per-feature drift, then multivariate drift with the covariate-shift
+ * split of the drop and the concept-drift check. */
+void sections_drift(const struct report_model *m, struct strbuf *sb);
+/** Step 3: label noise and label shift, one paragraph each. */
+void sections_labels(const struct report_model *m, struct strbuf *sb);
+/** Step 3: under-represented slices and their learning curves. */
+void sections_underrep(const struct report_model *m, struct strbuf *sb);
+/** Step 3: the surrogate's feature importance per split and its shift. */
+void sections_importance(const struct report_model *m, struct strbuf *sb);
+/** The features of the importance analysis `imp`, largest importance over
+ * its splits first (ties in file order), at most `max` of them into out[]
+ * (borrowed). Returns how many. The table and the plot show the same ones. */
+size_t sections_importance_order(const json_t *imp, const json_t **out, size_t max);
+/** Step 3: the most confident errors one by one. */
+void sections_points(const struct report_model *m, struct strbuf *sb);
+
+/* ---- plot data of the root-cause analyses (plots_rc.c) ----
+ * Each writes its tab-separated files into `dir` and sets *drawn when there
+ * is something to draw (plots_rc_slices: to the number of bars, which sizes
+ * the image); *has2: a second split is drawn beside the first. 0, or -1 for
+ * a failed write. */
+int plots_rc_slices(const struct report_model *m, const char *dir, int *drawn, int *has2);
+int plots_rc_tree(const struct report_model *m, const char *dir, int *drawn, int *height, int *depth);
+int plots_rc_drift(const struct report_model *m, const char *dir, int *drawn, int *has2);
+int plots_rc_importance(const struct report_model *m, const char *dir, int *drawn, int *has2);
+int plots_rc_underrep(const struct report_model *m, const char *dir, int *drawn, int *last);
+/** The split whose error tree the report draws: the compared split when the
+ * tree has it, else the first tree. NULL when there is no tree. */
+const char *plots_tree_split(const struct report_model *m);
+/* shared with plots.c: a number ("NaN" when not finite), an estimate's
+ * value, low and high in three fields, and a file written atomically */
+void plot_put_num(struct strbuf *sb, const json_t *v);
+int plot_put_est(struct strbuf *sb, const json_t *est);
+int plot_write_data(const char *dir, const char *name, const struct strbuf *sb);
 
 /* ---- writers ---- */
 

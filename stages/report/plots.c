@@ -3,9 +3,13 @@
  * Data goes to gnuplot only through tab-separated files in OUT/plots/: numeric
  * x positions, values, intervals, and labels in their own column read with
  * xticlabels(). The script is assembled from fixed templates (templates/plot_*.gp)
- * in which only our own file names, fixed axis names and 0/1 switches are
+ * in which only our own file names, fixed axis names, 0/1 switches and
+ * integers we compute from counts (image heights, the tree's depth) are
  * substituted, and gnuplot runs with OUT/plots/ as its working folder so not
- * even the output path appears in the script. A column called
+ * even the output path appears in the script. Even a y range computed from
+ * the data (the learning-rate plot's clipping) reaches gnuplot as a data
+ * file it reads with `stats`. The root-cause plots' data files are written
+ * by plots_rc.c. A column called
  * `x" ; system("rm -rf ~") ; "` is therefore a label, never a command.
  *
  * gnuplot is optional: when it is missing, fails or hangs (killed after
@@ -14,6 +18,7 @@
 #include "escape.h"
 #include "template.h"
 #include "gnuplot.h"
+#include "png.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,10 +34,15 @@ double plots_timeout_s = 60;
 #define CONFUSION_LABELS 12 /* counts written into the cells up to this many classes */
 
 static const char *const plot_files[PLOT_COUNT] = {"splits.png", "segments.png", "reliability.png", "confusion.png",
-						   "curves.png", "lr_range.png", "optimizers.png", "hpo.png"};
+						   "curves.png", "lr_range.png", "optimizers.png", "hpo.png",
+						   "slices.png", "tree.png", "drift.png", "importance.png", "underrep.png"};
 static const char *const plot_names[PLOT_COUNT] = {"metric per split", "metric per segment",
 						   "reliability diagram", "confusion matrix", "probe learning curves",
-						   "learning-rate range test", "optimizers", "hyper-parameter search"};
+						   "learning-rate range test", "optimizers", "hyper-parameter search",
+						   "error slices", "error tree", "drift per feature", "feature importance",
+						   "learning curves of under-represented slices"};
+_Static_assert(sizeof plot_files / sizeof plot_files[0] == PLOT_COUNT, "a file name per plot");
+_Static_assert(sizeof plot_names / sizeof plot_names[0] == PLOT_COUNT, "a name per plot");
 
 /* a JSON string's text, "" for anything else */
 static const char *str_of(const json_t *j)
@@ -41,7 +51,7 @@ static const char *str_of(const json_t *j)
 	return s ? s : "";
 }
 
-static void put_num(struct strbuf *sb, const json_t *v)
+void plot_put_num(struct strbuf *sb, const json_t *v)
 {
 	if (json_is_number(v) && isfinite(json_number_value(v)))
 		sb_printf(sb, "%.6g", json_number_value(v));
@@ -51,19 +61,19 @@ static void put_num(struct strbuf *sb, const json_t *v)
 
 /* value, lo, hi of an estimate; lo/hi fall back to the value so that a point
  * without an interval still draws */
-static int put_est(struct strbuf *sb, const json_t *est)
+int plot_put_est(struct strbuf *sb, const json_t *est)
 {
 	const json_t *v = json_object_get(est, "value");
 	const json_t *lo = json_object_get(est, "ci_low"), *hi = json_object_get(est, "ci_high");
-	put_num(sb, v);
+	plot_put_num(sb, v);
 	sb_putc(sb, '\t');
-	put_num(sb, json_is_number(lo) ? lo : v);
+	plot_put_num(sb, json_is_number(lo) ? lo : v);
 	sb_putc(sb, '\t');
-	put_num(sb, json_is_number(hi) ? hi : v);
+	plot_put_num(sb, json_is_number(hi) ? hi : v);
 	return json_is_number(v);
 }
 
-static int write_data(const char *dir, const char *name, const struct strbuf *sb)
+int plot_write_data(const char *dir, const char *name, const struct strbuf *sb)
 {
 	char *path = path_join(dir, name);
 	int rc = file_write_atomic(path, sb->data, sb->len);
@@ -84,11 +94,11 @@ static int data_splits(const struct report_model *m, const char *dir, int *drawn
 		sb_printf(&sb, "%zu\t", i);
 		escape_gnuplot_field(&sb, split, LABEL_CHARS);
 		sb_putc(&sb, '\t');
-		defined |= put_est(&sb, model_estimate(m, split, m->metric));
+		defined |= plot_put_est(&sb, model_estimate(m, split, m->metric));
 		sb_putc(&sb, '\n');
 	}
 	*drawn = defined;
-	int rc = defined ? write_data(dir, "splits.tsv", &sb) : 0;
+	int rc = defined ? plot_write_data(dir, "splits.tsv", &sb) : 0;
 	sb_free(&sb);
 	return rc;
 }
@@ -156,9 +166,9 @@ static int segment_rows(const struct report_model *m, struct strbuf *sb, const c
 			sb_printf(sb, "%.2f\t", (double)x + shift);
 			segment_label(sb, s);
 			sb_putc(sb, '\t');
-			put_est(sb, est);
+			plot_put_est(sb, est);
 			sb_putc(sb, '\t');
-			put_num(sb, overall);
+			plot_put_num(sb, overall);
 			sb_putc(sb, '\n');
 			rows++;
 			break;
@@ -228,11 +238,11 @@ static int data_segments(const struct report_model *m, const char *dir, int *dra
 	struct strbuf *first = rows_a ? &a : &b, *second = rows_a && rows_b ? &b : NULL;
 	int rc = 0;
 	if (rows_a || rows_b) {
-		rc = write_data(dir, "segment_labels.tsv", &labels);
+		rc = plot_write_data(dir, "segment_labels.tsv", &labels);
 		if (rc == 0)
-			rc = write_data(dir, "segments_a.tsv", first);
+			rc = plot_write_data(dir, "segments_a.tsv", first);
 		if (rc == 0 && second)
-			rc = write_data(dir, "segments_b.tsv", second);
+			rc = plot_write_data(dir, "segments_b.tsv", second);
 		*drawn = rc == 0;
 		*has2 = second != NULL;
 	}
@@ -257,13 +267,13 @@ static int data_reliability_one(const struct report_model *m, const char *split,
 		const json_t *c = json_object_get(bin, "confidence"), *acc = json_object_get(bin, "accuracy");
 		if (!json_is_number(c) || !json_is_number(acc) || json_integer_value(json_object_get(bin, "n")) <= 0)
 			continue;
-		put_num(&sb, c);
+		plot_put_num(&sb, c);
 		sb_putc(&sb, '\t');
-		put_num(&sb, acc);
+		plot_put_num(&sb, acc);
 		sb_printf(&sb, "\t%lld\n", (long long)json_integer_value(json_object_get(bin, "n")));
 		*defined = 1;
 	}
-	int rc = *defined ? write_data(dir, file, &sb) : 0;
+	int rc = *defined ? plot_write_data(dir, file, &sb) : 0;
 	sb_free(&sb);
 	return rc;
 }
@@ -308,7 +318,7 @@ static int data_confusion(const struct report_model *m, const char *dir, int *dr
 			sb_putc(&sb, '\n');
 		}
 	}
-	int rc = write_data(dir, "confusion.tsv", &sb);
+	int rc = plot_write_data(dir, "confusion.tsv", &sb);
 	sb_free(&sb);
 	*drawn = 1;
 	*labels = k <= CONFUSION_LABELS;
@@ -340,16 +350,16 @@ static int data_curves(const struct report_model *m, const char *dir, int *drawn
 		sb_putc(&sb, '\n');
 		for (size_t k = 0; k < json_array_size(curve); k++) {
 			const json_t *r = json_array_get(curve, k);
-			put_num(&sb, json_object_get(r, "step"));
+			plot_put_num(&sb, json_object_get(r, "step"));
 			sb_putc(&sb, '\t');
-			put_num(&sb, json_object_get(r, "train_loss"));
+			plot_put_num(&sb, json_object_get(r, "train_loss"));
 			sb_putc(&sb, '\t');
-			put_num(&sb, json_object_get(r, "val_loss"));
+			plot_put_num(&sb, json_object_get(r, "val_loss"));
 			sb_putc(&sb, '\n');
 		}
 		char name[32];
 		snprintf(name, sizeof name, "curves_%zu.tsv", i);
-		rc = write_data(dir, name, &sb);
+		rc = plot_write_data(dir, name, &sb);
 		sb_free(&sb);
 		sb_free(&t);
 		*last = (int)i;
@@ -360,11 +370,54 @@ static int data_curves(const struct report_model *m, const char *dir, int *drawn
 
 /* ---- the training checks (probes/sanity.json) ---- */
 
-/* lr_range.tsv: lr, raw loss, smoothed loss; lr_mark.tsv: the suggestion at
- * the smoothed loss nearest to it. */
-static int data_lr(const struct report_model *m, const char *dir, int *drawn)
+/* Where the learning-rate range test diverges, the raw loss shoots up by
+ * orders of magnitude (or to NaN) and an autoscaled axis flattens the part
+ * that matters. The smoothed loss before divergence sets the y range: from
+ * its minimum to the highest it was before that minimum (where training
+ * started), with a margin. Diverged: after the minimum the smoothed loss
+ * climbs past that starting level, or some loss is not finite. Returns 1 and
+ * the range when it diverged, else 0 (the axis autoscales). */
+static int lr_clip_range(const json_t *raw, const json_t *sm, double *ylo, double *yhi)
 {
-	*drawn = 0;
+	size_t n = json_array_size(sm), imin = 0;
+	double lo = INFINITY;
+	int nonfinite = 0;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(sm, i), *r = json_array_get(raw, i);
+		if (!json_is_number(r) || !isfinite(json_number_value(r)))
+			nonfinite = 1;
+		if (json_is_number(v) && isfinite(json_number_value(v)) && json_number_value(v) < lo) {
+			lo = json_number_value(v);
+			imin = i;
+		}
+	}
+	if (!isfinite(lo))
+		return 0;
+	double start = lo;
+	for (size_t i = 0; i <= imin; i++) {
+		double v = json_number_value(json_array_get(sm, i));
+		if (isfinite(v) && v > start)
+			start = v;
+	}
+	int diverged = nonfinite;
+	for (size_t i = imin + 1; i < n && !diverged; i++) {
+		const json_t *v = json_array_get(sm, i);
+		diverged = !json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) > start;
+	}
+	if (!diverged)
+		return 0;
+	double span = start - lo > 0 ? start - lo : (lo > 0 ? lo : 1);
+	*ylo = lo - 0.5 * span > 0 ? lo - 0.5 * span : 0;
+	*yhi = start + 0.5 * span;
+	return 1;
+}
+
+/* lr_range.tsv: lr, raw loss, smoothed loss; lr_mark.tsv: the suggestion at
+ * the smoothed loss nearest to it; lr_clip.tsv: the y range (low, high) when
+ * the loss diverges (*clip set). */
+static int data_lr(const struct report_model *m, const char *dir, int *drawn, int *clip)
+{
+	*drawn = *clip = 0;
 	const json_t *lr = json_object_get(m->sanity, "lr_range");
 	const json_t *x = json_object_get(lr, "lr"), *raw = json_object_get(lr, "loss"), *sm = json_object_get(lr, "smooth");
 	const json_t *sug = json_object_get(lr, "suggested");
@@ -375,11 +428,11 @@ static int data_lr(const struct report_model *m, const char *dir, int *drawn)
 	sb_puts(&sb, "lr\tloss\tsmoothed loss\n");
 	double s = json_number_value(sug), best = INFINITY, at = NAN;
 	for (size_t i = 0; i < json_array_size(x); i++) {
-		put_num(&sb, json_array_get(x, i));
+		plot_put_num(&sb, json_array_get(x, i));
 		sb_putc(&sb, '\t');
-		put_num(&sb, json_array_get(raw, i));
+		plot_put_num(&sb, json_array_get(raw, i));
 		sb_putc(&sb, '\t');
-		put_num(&sb, json_array_get(sm, i));
+		plot_put_num(&sb, json_array_get(sm, i));
 		sb_putc(&sb, '\n');
 		double d = fabs(log(json_number_value(json_array_get(x, i)) / s));
 		if (json_is_number(json_array_get(sm, i)) && d < best) {
@@ -387,11 +440,18 @@ static int data_lr(const struct report_model *m, const char *dir, int *drawn)
 			at = json_number_value(json_array_get(sm, i));
 		}
 	}
-	int rc = write_data(dir, "lr_range.tsv", &sb);
+	int rc = plot_write_data(dir, "lr_range.tsv", &sb);
 	sb.len = 0;
 	sb_printf(&sb, "lr\tloss\n%.6g\t%.6g\n", s, at);
 	if (rc == 0)
-		rc = write_data(dir, "lr_mark.tsv", &sb);
+		rc = plot_write_data(dir, "lr_mark.tsv", &sb);
+	double ylo, yhi;
+	if (rc == 0 && lr_clip_range(raw, sm, &ylo, &yhi)) {
+		sb.len = 0;
+		sb_printf(&sb, "low\thigh\n%.6g\t%.6g\n", ylo, yhi);
+		rc = plot_write_data(dir, "lr_clip.tsv", &sb);
+		*clip = rc == 0;
+	}
 	sb_free(&sb);
 	*drawn = rc == 0;
 	return rc;
@@ -423,7 +483,7 @@ static int data_optim(const struct report_model *m, const char *dir, int *drawn)
 		escape_gnuplot_field(&sb, t.data, LABEL_CHARS);
 		sb_putc(&sb, '\n');
 	}
-	int rc = write_data(dir, "optimizers.tsv", &sb);
+	int rc = plot_write_data(dir, "optimizers.tsv", &sb);
 	sb_free(&sb);
 	sb_free(&t);
 	*drawn = rc == 0;
@@ -448,12 +508,12 @@ static int data_hpo(const struct report_model *m, const char *dir, int *drawn)
 		sb_putc(&sb, '\n');
 		for (size_t i = 0; i < json_array_size(b); i++) {
 			sb_printf(&sb, "%zu\t", i + 1);
-			put_num(&sb, json_array_get(b, i));
+			plot_put_num(&sb, json_array_get(b, i));
 			sb_putc(&sb, '\n');
 		}
 		if (!json_array_size(b))
 			sb_puts(&sb, "1\tNaN\n");
-		rc = write_data(dir, files[k], &sb);
+		rc = plot_write_data(dir, files[k], &sb);
 		sb_free(&sb);
 	}
 	*drawn = rc == 0;
@@ -481,7 +541,8 @@ int plots_draw(struct report_model *m)
 	char *dir = stage_output(m->ctx, "plots");
 	int rc = mkdir_p(dir);
 	int draw[PLOT_COUNT] = {0};
-	int seg2 = 0, rel2 = 0, conf_labels = 0, curves_last = -1;
+	int seg2 = 0, rel2 = 0, conf_labels = 0, curves_last = -1, lr_clip = 0;
+	int slices2 = 0, tree_height = 0, tree_depth = 0, drift2 = 0, imp2 = 0, under_last = -1;
 	if (rc == 0)
 		rc = data_splits(m, dir, &draw[PLOT_SPLITS]);
 	if (rc == 0)
@@ -493,11 +554,21 @@ int plots_draw(struct report_model *m)
 	if (rc == 0)
 		rc = data_curves(m, dir, &draw[PLOT_CURVES], &curves_last);
 	if (rc == 0 && m->sanity)
-		rc = data_lr(m, dir, &draw[PLOT_LR]);
+		rc = data_lr(m, dir, &draw[PLOT_LR], &lr_clip);
 	if (rc == 0 && m->sanity)
 		rc = data_optim(m, dir, &draw[PLOT_OPTIM]);
 	if (rc == 0 && m->sanity)
 		rc = data_hpo(m, dir, &draw[PLOT_HPO]);
+	if (rc == 0 && m->analysis)
+		rc = plots_rc_slices(m, dir, &draw[PLOT_SLICES], &slices2);
+	if (rc == 0 && m->analysis)
+		rc = plots_rc_tree(m, dir, &draw[PLOT_TREE], &tree_height, &tree_depth);
+	if (rc == 0 && m->drift)
+		rc = plots_rc_drift(m, dir, &draw[PLOT_DRIFT], &drift2);
+	if (rc == 0 && m->analysis)
+		rc = plots_rc_importance(m, dir, &draw[PLOT_IMPORTANCE], &imp2);
+	if (rc == 0 && m->analysis)
+		rc = plots_rc_underrep(m, dir, &draw[PLOT_UNDERREP], &under_last);
 
 	struct strbuf script;
 	sb_init(&script);
@@ -532,8 +603,8 @@ int plots_draw(struct report_model *m)
 		rc = append_plot(&script, "plot_curves.gp", setup, v, 2);
 	}
 	if (rc == 0 && draw[PLOT_LR]) {
-		struct tmpl_var v[] = {{"png", plot_files[PLOT_LR]}};
-		rc = append_plot(&script, "plot_lr_range.gp", setup, v, 1);
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_LR]}, {"clip", lr_clip ? "1" : "0"}};
+		rc = append_plot(&script, "plot_lr_range.gp", setup, v, 2);
 	}
 	if (rc == 0 && draw[PLOT_OPTIM]) {
 		struct tmpl_var v[] = {{"png", plot_files[PLOT_OPTIM]}};
@@ -542,6 +613,36 @@ int plots_draw(struct report_model *m)
 	if (rc == 0 && draw[PLOT_HPO]) {
 		struct tmpl_var v[] = {{"png", plot_files[PLOT_HPO]}};
 		rc = append_plot(&script, "plot_hpo.gp", setup, v, 1);
+	}
+	if (rc == 0 && draw[PLOT_SLICES]) {
+		/* numbers of our own: image height from the count of bars */
+		char height[16];
+		snprintf(height, sizeof height, "%d", 150 + 32 * draw[PLOT_SLICES]);
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_SLICES]}, {"height", height}, {"labels", "slice_labels.tsv"},
+				       {"data", "slices_a.tsv"}, {"data2", "slices_b.tsv"}, {"has2", slices2 ? "1" : "0"}};
+		rc = append_plot(&script, "plot_slices.gp", setup, v, 6);
+		draw[PLOT_SLICES] = 1;
+	}
+	if (rc == 0 && draw[PLOT_TREE]) {
+		char height[16], xmax[16];
+		snprintf(height, sizeof height, "%d", tree_height);
+		snprintf(xmax, sizeof xmax, "%d.5", tree_depth);
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_TREE]}, {"height", height}, {"xmax", xmax}};
+		rc = append_plot(&script, "plot_tree.gp", setup, v, 3);
+	}
+	if (rc == 0 && draw[PLOT_DRIFT]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_DRIFT]}, {"has2", drift2 ? "1" : "0"}};
+		rc = append_plot(&script, "plot_drift.gp", setup, v, 2);
+	}
+	if (rc == 0 && draw[PLOT_IMPORTANCE]) {
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_IMPORTANCE]}, {"has2", imp2 ? "1" : "0"}};
+		rc = append_plot(&script, "plot_importance.gp", setup, v, 2);
+	}
+	if (rc == 0 && draw[PLOT_UNDERREP]) {
+		char last[16];
+		snprintf(last, sizeof last, "%d", under_last);
+		struct tmpl_var v[] = {{"png", plot_files[PLOT_UNDERREP]}, {"last", last}};
+		rc = append_plot(&script, "plot_underrep.gp", setup, v, 2);
 	}
 	free(setup);
 	if (rc == 0 && script.len) {
@@ -577,9 +678,16 @@ int plots_draw(struct report_model *m)
 				continue;
 			char *png = path_join(dir, plot_files[i]);
 			struct stat st;
-			if (stat(png, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+			if (stat(png, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
 				m->plot_png[i] = xstrdup(plot_files[i]);
-			else {
+				/* the page embeds every image: a palette halves its bytes */
+				if (png_palettize(png) != 0) {
+					free(png);
+					free(dir);
+					sb_free(&note);
+					return -1;
+				}
+			} else {
 				unlink(png);
 				sb_printf(&note, "%s%s", note.len ? ", " : "Some plots could not be drawn (see plots/gnuplot.log): ",
 					  plot_names[i]);

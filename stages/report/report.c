@@ -4,7 +4,10 @@
 #include "model.h"
 #include "../../pipeline/findings.h"
 
+#include "../ingest/csv.h"
+
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,24 +47,64 @@ const char *model_current_split(const struct report_model *m)
 	return last;
 }
 
+static const char did_not_run[] = "rootcause/analysis.json holds no result for it";
+
+const json_t *model_analysis(const struct report_model *m, const char *key, const char **why)
+{
+	const json_t *v = json_object_get(m->analysis, key);
+	char skey[96];
+	snprintf(skey, sizeof skey, "%s_skipped", key);
+	const char *reason = json_string_value(json_object_get(m->analysis, skey));
+	if (why)
+		*why = v ? reason : reason && *reason ? reason : did_not_run;
+	return v;
+}
+
+double model_error_rate(const struct report_model *m, const char *split)
+{
+	size_t i;
+	const json_t *s;
+	json_array_foreach(json_object_get(m->analysis, "splits"), i, s) {
+		const char *name = json_string_value(json_object_get(s, "name"));
+		const json_t *e = json_object_get(s, "errors"), *n = json_object_get(s, "evaluated");
+		if (name && !strcmp(name, split) && json_is_number(e) && json_is_number(n) && json_number_value(n) > 0)
+			return json_number_value(e) / json_number_value(n);
+	}
+	return NAN;
+}
+
+const char *model_finding_kind(const struct report_model *m, const char *id)
+{
+	size_t i;
+	const json_t *f;
+	json_array_foreach(m->findings, i, f) {
+		const char *fid = json_string_value(json_object_get(f, "id"));
+		if (id && fid && !strcmp(fid, id))
+			return json_string_value(json_object_get(f, "kind"));
+	}
+	return NULL;
+}
+
 /* Every finding kind of summary.schema.json (these strings are an interface),
  * the report section it belongs to, and the stage whose analysis checks it in
  * this version. junit.xml reports a kind as checked when that stage's folder is
  * in the run, so a kind gets its stage here only once an analysis really
- * produces it; NULL: nothing checks it yet. */
+ * produces it; NULL: nothing checks it yet. Kinds whose analysis may be
+ * skipped inside its stage also name their analysis.json key: without it
+ * the kind was not checked. */
 const struct model_kind model_kinds[] = {
-	{"low_train_performance", 1, "evaluate"}, {"overfitting", 1, "evaluate"},
-	{"performance_drop", 1, "evaluate"}, {"weak_segment", 1, "evaluate"},
-	{"confident_errors", 1, "evaluate"}, {"below_reference", 1, "probes"},
-	{"misaligned_metric", 1, "evaluate"}, {"miscalibration", 1, "evaluate"},
-	{"error_slice", 2, "rootcause"}, {"time_degradation", 2, "rootcause"},
-	{"data_quality", 2, "ingest"}, {"pipeline_change", 2, "ingest"},
-	{"underrepresented_slice", 3, NULL}, {"label_noise", 3, NULL},
-	{"data_drift", 3, "rootcause"}, {"label_shift", 3, "rootcause"},
-	{"concept_drift", 3, NULL}, {"leakage", 3, "rootcause"},
-	{"feature_reliance", 3, "rootcause"}, {"importance_shift", 3, NULL},
-	{"insufficient_data", 3, NULL}, {"unlearnable_labels", 3, "probes"}, {"capacity", 3, NULL},
-	{"sanity_check", 0, NULL},
+	{"low_train_performance", 1, "evaluate", NULL}, {"overfitting", 1, "evaluate", NULL},
+	{"performance_drop", 1, "evaluate", NULL}, {"weak_segment", 1, "evaluate", NULL},
+	{"confident_errors", 1, "evaluate", NULL}, {"below_reference", 1, "probes", NULL},
+	{"misaligned_metric", 1, "evaluate", NULL}, {"miscalibration", 1, "evaluate", NULL},
+	{"error_slice", 2, "rootcause", "slices"}, {"time_degradation", 2, "rootcause", NULL},
+	{"data_quality", 2, "ingest", NULL}, {"pipeline_change", 2, "ingest", NULL},
+	{"underrepresented_slice", 3, "rootcause", "underrepresented"}, {"label_noise", 3, "rootcause", "label_noise"},
+	{"data_drift", 3, "rootcause", NULL}, {"label_shift", 3, "rootcause", NULL},
+	{"concept_drift", 3, "rootcause", "domain"}, {"leakage", 3, "rootcause", NULL},
+	{"feature_reliance", 3, "rootcause", NULL}, {"importance_shift", 3, "rootcause", "importance"},
+	{"insufficient_data", 3, NULL, NULL}, {"unlearnable_labels", 3, "probes", NULL}, {"capacity", 3, NULL, NULL},
+	{"sanity_check", 0, NULL, NULL},
 };
 const size_t model_nkinds = sizeof model_kinds / sizeof model_kinds[0];
 
@@ -234,6 +277,79 @@ static void link_mitigations(struct report_model *m)
 	}
 }
 
+/* drift.csv's columns that hold numbers (the rest stay text); an empty
+ * field is null, so a missing statistic is never read as 0 */
+static int drift_numeric(const char *col)
+{
+	static const char *const cols[] = {"statistic", "p", "q", "wasserstein_sd", "psi", "js", "flagged"};
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+		if (!strcmp(col, cols[i]))
+			return 1;
+	return 0;
+}
+
+/* rootcause/drift.csv as an array of objects keyed by its header. */
+static int load_drift(struct report_model *m)
+{
+	char *path = stage_input(m->ctx, "rootcause/drift.csv");
+	struct csv_reader *rd = file_exists(path) ? csv_open(path, ',') : NULL;
+	if (!rd) {
+		/* runs from before drift.csv, or an unreadable one: the section says so */
+		mla_error_clear();
+		free(path);
+		return 0;
+	}
+	struct csv_row row;
+	char **head = NULL;
+	size_t nhead = 0;
+	int got;
+	m->drift = json_array();
+	while ((got = csv_next(rd, &row)) > 0) {
+		if (!head) {
+			nhead = row.nfields;
+			head = xcalloc(nhead, sizeof *head);
+			for (size_t i = 0; i < nhead; i++)
+				head[i] = xstrdup(row.field[i]);
+			continue;
+		}
+		json_t *o = json_object();
+		for (size_t i = 0; i < nhead && i < row.nfields; i++) {
+			if (!drift_numeric(head[i])) {
+				json_object_set_new(o, head[i], json_string(row.field[i]));
+				continue;
+			}
+			char *end;
+			double v = strtod(row.field[i], &end);
+			json_object_set_new(o, head[i], end != row.field[i] && !*end && isfinite(v) ? json_real(v) : json_null());
+		}
+		json_array_append_new(m->drift, o);
+	}
+	for (size_t i = 0; i < nhead; i++)
+		free(head[i]);
+	free(head);
+	csv_close(rd);
+	int rc = 0;
+	if (got < 0) {
+		/* our own artifact is malformed: an internal error, not bad input */
+		char *msg = xstrdup(mla_error_message());
+		mla_error_clear();
+		rc = ERR_INTERNAL("%s", msg);
+		free(msg);
+	}
+	free(path);
+	return rc;
+}
+
+static int load_rootcause(struct report_model *m)
+{
+	char *path = stage_input(m->ctx, "rootcause/analysis.json");
+	int exists = file_exists(path);
+	free(path);
+	if (exists && !(m->analysis = load_json(m->ctx, "rootcause/analysis.json")))
+		return -1;
+	return load_drift(m);
+}
+
 static const char *string_or(const json_t *j, const char *fallback)
 {
 	const char *s = json_string_value(j);
@@ -283,6 +399,8 @@ static int model_load(const struct stage_ctx *ctx, struct report_model *m)
 		if (exists && !(m->sanity = load_json(ctx, "probes/sanity.json")))
 			return -1;
 	}
+	if (m->has_rootcause && load_rootcause(m) != 0)
+		return -1;
 	if (load_findings(m) != 0 || load_mitigations(m) != 0)
 		return -1;
 	link_mitigations(m);
@@ -327,6 +445,8 @@ static void model_free(struct report_model *m)
 	json_decref(m->mitigations);
 	json_decref(m->probes);
 	json_decref(m->sanity);
+	json_decref(m->analysis);
+	json_decref(m->drift);
 	for (int i = 0; i < PLOT_COUNT; i++)
 		free(m->plot_png[i]);
 	free(m->plot_note);

@@ -1,7 +1,11 @@
-/* xlsx.c - report.xlsx for people who live in Excel: Summary, Metrics,
- * Segments (with a native column chart), Findings, Data profile, and
- * Mitigations when the mitigate stage ran, and Label review when rootcause
- * found suspected label errors.
+/* xlsx.c - report.xlsx for people who live in Excel, a sheet per step:
+ * Summary, Metrics, Segments (with a native column chart), Findings, Slices
+ * (error slices and the error tree, with a chart), Drift (per feature and
+ * across features), Importance (per split, with a chart), Mitigations (with
+ * their measured effects) when the mitigate stage ran, Label review when
+ * rootcause found suspected label errors, Training checks (one row per check
+ * of probes/sanity.json, the hyper-parameter trials below) and Data profile.
+ * A root-cause sheet whose analysis did not run says so in its first row.
  *
  * Every data-derived string is written with worksheet_write_string, never as
  * a formula, so `=HYPERLINK(...)` in a category stays text; escape_xlsx first
@@ -350,12 +354,19 @@ static void sheet_profile(struct xw *x, const struct report_model *m)
 
 static void sheet_mitigations(struct xw *x, const struct report_model *m)
 {
-	static const char *const cols[] = {"id", "action", "what to do", "addresses", "metric", "before", "after"};
+	static const char *const cols[] = {"id", "action", "what to do", "addresses", "metric", "split", "before",
+					   "before ci_low", "before ci_high", "after", "after ci_low", "after ci_high",
+					   "change", "change ci_low", "change ci_high", "probe", "how measured",
+					   "estimate (not measured)", "basis of the estimate"};
+	enum { NCOLS = sizeof cols / sizeof cols[0] };
 	if (!json_array_size(m->mitigations))
 		return;
 	lxw_worksheet *ws = workbook_add_worksheet(x->wb, "Mitigations");
 	worksheet_set_column(ws, 2, 2, 70, x->wrap);
-	header(x, ws, 0, cols, 7);
+	worksheet_set_column(ws, 16, 16, 50, x->wrap);
+	worksheet_set_column(ws, 18, 18, 40, NULL);
+	header(x, ws, 0, cols, NCOLS);
+	worksheet_freeze_panes(ws, 1, 0);
 	for (size_t i = 0; i < json_array_size(m->mitigations); i++) {
 		const json_t *mi = json_array_get(m->mitigations, i);
 		lxw_row_t r = (lxw_row_t)(i + 1);
@@ -372,10 +383,585 @@ static void sheet_mitigations(struct xw *x, const struct report_model *m)
 		const json_t *eff = json_object_get(mi, "measured_effect");
 		if (json_is_object(eff)) {
 			put_str(x, ws, r, 4, str_of(json_object_get(eff, "metric")), NULL);
-			put_json_num(x, ws, r, 5, json_object_get(json_object_get(eff, "before"), "value"), x->num);
-			put_json_num(x, ws, r, 6, json_object_get(json_object_get(eff, "after"), "value"), x->num);
+			put_str(x, ws, r, 5, str_of(json_object_get(eff, "split")), NULL);
+			static const char *const parts[] = {"before", "after", "delta"};
+			for (int k = 0; k < 3; k++) {
+				const json_t *est = json_object_get(eff, parts[k]);
+				if (!est)
+					continue;
+				put_json_num(x, ws, r, (lxw_col_t)(6 + 3 * k), json_object_get(est, "value"), x->num);
+				put_json_num(x, ws, r, (lxw_col_t)(7 + 3 * k), json_object_get(est, "ci_low"), x->num);
+				put_json_num(x, ws, r, (lxw_col_t)(8 + 3 * k), json_object_get(est, "ci_high"), x->num);
+			}
+			put_str(x, ws, r, 15, str_of(json_object_get(eff, "probe")), NULL);
+			put_str(x, ws, r, 16, str_of(json_object_get(eff, "how")), x->wrap);
+		}
+		const json_t *gain = json_object_get(mi, "expected_gain");
+		if (!json_is_object(eff) && json_is_number(json_object_get(gain, "value"))) {
+			put_str(x, ws, r, 4, str_of(json_object_get(gain, "metric")), NULL);
+			put_json_num(x, ws, r, 17, json_object_get(gain, "value"), x->num);
+			put_str(x, ws, r, 18, str_of(json_object_get(gain, "basis")), NULL);
 		}
 	}
+}
+
+/* ---- root-cause sheets ---- */
+
+/* The first row under the header when the analysis did not run: "The X did
+ * not run: reason". Returns 1 when it did not. */
+static int not_run(struct xw *x, lxw_worksheet *ws, lxw_row_t r, const struct report_model *m, const char *key,
+		   const char *what, const json_t **out)
+{
+	const char *why = NULL;
+	*out = m->has_rootcause ? model_analysis(m, key, &why) : NULL;
+	if (*out && !why)
+		return 0;
+	struct strbuf sb;
+	sb_init(&sb);
+	if (!m->has_rootcause)
+		sb_printf(&sb, "%s did not run: the rootcause stage is not in this run.", what);
+	else if (*out)
+		sb_printf(&sb, "Not every split: %s", why);
+	else
+		sb_printf(&sb, "%s did not run: %s", what, why);
+	put_str(x, ws, r, 0, sb.data, NULL);
+	sb_free(&sb);
+	return *out == NULL;
+}
+
+static void sheet_slices(struct xw *x, const struct report_model *m)
+{
+	static const char *const cols[] = {"split", "rank", "slice", "method", "conditions", "rows", "support",
+					   "errors", "error rate", "ci_low", "ci_high", "rest error rate", "ratio",
+					   "ratio lower bound", "share of errors", "p_value", "q_value",
+					   "expected error rate", "train rows", "severity", "finding"};
+	enum { NCOLS = sizeof cols / sizeof cols[0] };
+	lxw_worksheet *ws = workbook_add_worksheet(x->wb, "Slices");
+	worksheet_set_column(ws, 2, 2, 50, NULL);
+	worksheet_set_column(ws, 3, 3, 18, NULL);
+	header(x, ws, 0, cols, NCOLS);
+	worksheet_freeze_panes(ws, 1, 0);
+	const json_t *a;
+	lxw_row_t r = 1;
+	if (not_run(x, ws, r, m, "slices", "The error-slice search", &a))
+		return;
+	if (!a)
+		return;
+	const json_t *listed = json_object_get(a, "listed");
+	size_t i;
+	const json_t *s;
+	lxw_row_t first = r;
+	json_array_foreach(listed, i, s) {
+		put_str(x, ws, r, 0, str_of(json_object_get(s, "split")), NULL);
+		put_json_num(x, ws, r, 1, json_object_get(s, "rank"), NULL);
+		put_str(x, ws, r, 2, str_of(json_object_get(s, "slice")), NULL);
+		put_str(x, ws, r, 3, str_of(json_object_get(s, "method")), NULL);
+		put_json_num(x, ws, r, 4, json_object_get(s, "conditions"), NULL);
+		put_json_num(x, ws, r, 5, json_object_get(s, "rows"), NULL);
+		put_json_num(x, ws, r, 6, json_object_get(s, "support"), x->pct);
+		put_json_num(x, ws, r, 7, json_object_get(s, "errors"), NULL);
+		const json_t *er = json_object_get(s, "error_rate");
+		put_json_num(x, ws, r, 8, json_object_get(er, "value"), x->num);
+		put_json_num(x, ws, r, 9, json_object_get(er, "ci_low"), x->num);
+		put_json_num(x, ws, r, 10, json_object_get(er, "ci_high"), x->num);
+		put_json_num(x, ws, r, 11, json_object_get(json_object_get(s, "rest_error_rate"), "value"), x->num);
+		put_json_num(x, ws, r, 12, json_object_get(s, "ratio"), x->num);
+		put_json_num(x, ws, r, 13, json_object_get(s, "ratio_lower_bound"), x->num);
+		put_json_num(x, ws, r, 14, json_object_get(s, "share_of_errors"), x->pct);
+		put_json_num(x, ws, r, 15, json_object_get(s, "p_value"), NULL);
+		put_json_num(x, ws, r, 16, json_object_get(s, "q_value"), NULL);
+		put_json_num(x, ws, r, 17, json_object_get(s, "expected_error_rate"), x->num);
+		put_json_num(x, ws, r, 18, json_object_get(s, "train_rows"), NULL);
+		put_str(x, ws, r, 19, str_of(json_object_get(s, "severity")), NULL);
+		put_str(x, ws, r, 20, str_of(json_object_get(s, "finding")), NULL);
+		r++;
+	}
+	if (r == first)
+		put_str(x, ws, r++, 0, "No slice errs significantly more than the rest of its split.", NULL);
+	lxw_row_t last = r - 1;
+
+	/* the error trees below, one row per node, the condition indented by depth */
+	static const char *const tcols[] = {"split", "node", "parent", "depth", "condition", "rows", "errors",
+					    "error rate", "share of the split's errors", "leaf", "slice"};
+	r++;
+	put_str(x, ws, r++, 0, "Error tree: one row per node, children below their parent", x->bold);
+	header(x, ws, r++, tcols, sizeof tcols / sizeof tcols[0]);
+	const char *split;
+	const json_t *nodes;
+	json_object_foreach(json_object_get(a, "trees"), split, nodes) {
+		double total = json_number_value(json_object_get(json_array_get(nodes, 0), "errors"));
+		const json_t *n;
+		json_array_foreach(nodes, i, n) {
+			put_str(x, ws, r, 0, split, NULL);
+			put_json_num(x, ws, r, 1, json_object_get(n, "id"), NULL);
+			if (json_is_number(json_object_get(n, "parent")))   /* the root has none: an empty cell */
+				put_json_num(x, ws, r, 2, json_object_get(n, "parent"), NULL);
+			long long depth = json_integer_value(json_object_get(n, "depth"));
+			put_num(x, ws, r, 3, (double)depth, NULL);
+			struct strbuf c;
+			sb_init(&c);
+			for (long long d = 0; d < depth && d < 8; d++)
+				sb_puts(&c, "    ");
+			sb_puts(&c, str_of(json_object_get(n, "condition")));
+			put_str(x, ws, r, 4, c.data, NULL);
+			sb_free(&c);
+			put_json_num(x, ws, r, 5, json_object_get(n, "rows"), NULL);
+			put_json_num(x, ws, r, 6, json_object_get(n, "errors"), NULL);
+			put_json_num(x, ws, r, 7, json_object_get(n, "error_rate"), x->num);
+			double e = json_number_value(json_object_get(n, "errors"));
+			put_num(x, ws, r, 8, total > 0 ? e / total : NAN, x->pct);
+			put_str(x, ws, r, 9, json_is_true(json_object_get(n, "leaf")) ? "leaf" : "", NULL);
+			put_str(x, ws, r, 10, str_of(json_object_get(n, "slice")), NULL);
+			r++;
+		}
+	}
+
+	if (last < first)
+		return;
+	lxw_chart *chart = workbook_add_chart(x->wb, LXW_CHART_BAR);
+	lxw_chart_series *series = chart_add_series(chart, NULL, NULL);
+	chart_series_set_categories(series, "Slices", first, 2, last, 2);
+	chart_series_set_values(series, "Slices", first, 8, last, 8);
+	chart_series_set_name(series, "error rate");
+	chart_title_set_name(chart, "Error rate of each listed slice");
+	chart_legend_set_position(chart, LXW_CHART_LEGEND_NONE);
+	chart_axis_set_reverse(chart->y_axis);
+	lxw_chart_options opt = {.x_scale = 1.6, .y_scale = 1.2};
+	note_err(x, worksheet_insert_chart_opt(ws, r + 2, 2, chart, &opt));
+}
+
+/* one "quantity" row of the multivariate block: an estimate or a number */
+static void drift_quantity(struct xw *x, lxw_worksheet *ws, lxw_row_t r, const json_t *e, const char *what,
+			   const json_t *val, const char *note)
+{
+	put_str(x, ws, r, 0, str_of(json_object_get(e, "split")), NULL);
+	put_str(x, ws, r, 1, str_of(json_object_get(e, "against")), NULL);
+	put_str(x, ws, r, 2, what, NULL);
+	if (json_is_object(val))
+		put_est(x, ws, r, 3, val);
+	else
+		put_json_num(x, ws, r, 3, val, x->num);
+	if (note)
+		put_str(x, ws, r, 8, note, NULL);
+}
+
+static void sheet_drift(struct xw *x, const struct report_model *m)
+{
+	static const char *const cols[] = {"split", "feature", "type", "test", "statistic", "p_value", "q_value",
+					   "Wasserstein / train sd", "PSI", "Jensen-Shannon", "drifted", "note"};
+	enum { NCOLS = sizeof cols / sizeof cols[0] };
+	lxw_worksheet *ws = workbook_add_worksheet(x->wb, "Drift");
+	worksheet_set_column(ws, 1, 1, 20, NULL);
+	worksheet_set_column(ws, 2, 2, 18, NULL);
+	worksheet_set_column(ws, 11, 11, 50, NULL);
+	header(x, ws, 0, cols, NCOLS);
+	worksheet_freeze_panes(ws, 1, 0);
+	lxw_row_t r = 1;
+	if (!json_array_size(m->drift)) {
+		const json_t *drift;
+		if (!not_run(x, ws, r, m, "drift", "The drift analysis", &drift))
+			put_str(x, ws, r, 0, "rootcause/drift.csv is missing: the per-feature numbers are in "
+				"rootcause/analysis.json.", NULL);
+		r++;
+	}
+	size_t i;
+	const json_t *row;
+	json_array_foreach(m->drift, i, row) {
+		put_str(x, ws, r, 0, str_of(json_object_get(row, "split")), NULL);
+		put_str(x, ws, r, 1, str_of(json_object_get(row, "feature")), NULL);
+		put_str(x, ws, r, 2, str_of(json_object_get(row, "type")), NULL);
+		put_str(x, ws, r, 3, str_of(json_object_get(row, "test")), NULL);
+		put_json_num(x, ws, r, 4, json_object_get(row, "statistic"), NULL);
+		put_json_num(x, ws, r, 5, json_object_get(row, "p"), NULL);
+		put_json_num(x, ws, r, 6, json_object_get(row, "q"), NULL);
+		put_json_num(x, ws, r, 7, json_object_get(row, "wasserstein_sd"), NULL);
+		put_json_num(x, ws, r, 8, json_object_get(row, "psi"), NULL);
+		put_json_num(x, ws, r, 9, json_object_get(row, "js"), NULL);
+		put_str(x, ws, r, 10, json_number_value(json_object_get(row, "flagged")) > 0 ? "drifted" : "", NULL);
+		r++;
+	}
+	/* features the drift analysis could not compare */
+	json_array_foreach(json_object_get(model_analysis(m, "drift", NULL), "skipped"), i, row) {
+		put_str(x, ws, r, 0, str_of(json_object_get(row, "split")), NULL);
+		put_str(x, ws, r, 1, str_of(json_object_get(row, "feature")), NULL);
+		put_str(x, ws, r, 3, "not compared", NULL);
+		put_str(x, ws, r, 11, str_of(json_object_get(row, "reason")), NULL);
+		r++;
+	}
+
+	static const char *const dcols[] = {"split", "against", "quantity", "value", "ci_low", "ci_high", "n",
+					    "reason", "note"};
+	r++;
+	put_str(x, ws, r++, 0, "Multivariate drift: a domain classifier tells the split from train; the covariate-shift "
+		"split of the drop; concept drift", x->bold);
+	header(x, ws, r++, dcols, sizeof dcols / sizeof dcols[0]);
+	const json_t *dom;
+	if (not_run(x, ws, r, m, "domain", "The domain classifier", &dom) || !dom)
+		return;
+	const char *why = NULL;
+	model_analysis(m, "domain", &why);
+	if (why)
+		r++;   /* not_run named the splits left out on this row */
+	const json_t *e;
+	json_array_foreach(dom, i, e) {
+		drift_quantity(x, ws, r++, e, "domain ROC-AUC", json_object_get(e, "auc"),
+			       "0.5 when the split looks like train, 1 when every row gives itself away");
+		size_t k;
+		const json_t *d;
+		json_array_foreach(json_object_get(e, "drivers"), k, d) {
+			struct strbuf t;
+			sb_init(&t);
+			sb_printf(&t, "AUC drop without %s", str_of(json_object_get(d, "feature")));
+			drift_quantity(x, ws, r++, e, t.data, json_object_get(d, "auc_drop"), NULL);
+			sb_free(&t);
+		}
+		const json_t *cov = json_object_get(e, "covariate");
+		if (json_is_object(cov)) {
+			struct strbuf t;
+			sb_init(&t);
+			sb_printf(&t, "%s on %s", str_of(json_object_get(cov, "metric")), str_of(json_object_get(cov, "source")));
+			drift_quantity(x, ws, r++, e, t.data, json_object_get(cov, "source_value"), NULL);
+			sb_free(&t);
+			drift_quantity(x, ws, r++, e, "importance-weighted estimate", json_object_get(cov, "iw_estimate"),
+				       "what covariate shift alone predicts");
+			drift_quantity(x, ws, r++, e, "observed", json_object_get(cov, "observed"), NULL);
+			drift_quantity(x, ws, r++, e, "explained by covariate shift", json_object_get(cov, "explained"), NULL);
+			drift_quantity(x, ws, r++, e, "unexplained", json_object_get(cov, "unexplained"),
+				       "above 0: concept drift or a change outside the features");
+			drift_quantity(x, ws, r++, e, "effective sample size", json_object_get(cov, "ess"), NULL);
+		}
+		const json_t *dis = json_object_get(e, "disagreement");
+		if (json_is_object(dis)) {
+			drift_quantity(x, ws, r++, e, "disagreement: train probe vs current probes",
+				       json_object_get(dis, "train_probe_vs_current_probe"), NULL);
+			drift_quantity(x, ws, r++, e, "disagreement baseline: two train probes", json_object_get(dis, "baseline"),
+				       NULL);
+		}
+	}
+}
+
+static void sheet_importance(struct xw *x, const struct report_model *m)
+{
+	lxw_worksheet *ws = workbook_add_worksheet(x->wb, "Importance");
+	worksheet_set_column(ws, 0, 0, 22, NULL);
+	put_str(x, ws, 0, 0, "feature", x->bold);
+	const json_t *a;
+	if (not_run(x, ws, 1, m, "importance", "The importance analysis", &a) || !a)
+		return;
+	const json_t *splits = json_object_get(a, "splits");
+	size_t ns = json_array_size(splits);
+	/* wide: per split importance, ci_low, ci_high, rank */
+	static const char *const sub[] = {"importance", "ci_low", "ci_high", "rank"};
+	for (size_t s = 0; s < ns; s++)
+		for (size_t k = 0; k < 4; k++) {
+			struct strbuf t;
+			sb_init(&t);
+			sb_printf(&t, "%s %s", str_of(json_array_get(splits, s)), sub[k]);
+			put_str(x, ws, 0, (lxw_col_t)(1 + 4 * s + k), t.data, x->bold);
+			sb_free(&t);
+		}
+	worksheet_freeze_panes(ws, 1, 1);
+	const char *why = NULL;
+	model_analysis(m, "importance", &why);
+	lxw_row_t r = why ? 2 : 1;
+	lxw_row_t first = r;
+	size_t nf = json_array_size(json_object_get(a, "features"));
+	const json_t **order = xcalloc(nf ? nf : 1, sizeof *order);
+	nf = sections_importance_order(a, order, nf);
+	for (size_t i = 0; i < nf; i++, r++) {
+		put_str(x, ws, r, 0, str_of(json_object_get(order[i], "feature")), NULL);
+		for (size_t s = 0; s < ns; s++) {
+			const json_t *b = json_object_get(json_object_get(order[i], "by_split"),
+							  str_of(json_array_get(splits, s)));
+			const json_t *est = json_object_get(b, "importance");
+			put_json_num(x, ws, r, (lxw_col_t)(1 + 4 * s), json_object_get(est, "value"), x->num);
+			put_json_num(x, ws, r, (lxw_col_t)(2 + 4 * s), json_object_get(est, "ci_low"), x->num);
+			put_json_num(x, ws, r, (lxw_col_t)(3 + 4 * s), json_object_get(est, "ci_high"), x->num);
+			put_json_num(x, ws, r, (lxw_col_t)(4 + 4 * s), json_object_get(b, "rank"), NULL);
+		}
+	}
+	free(order);
+	lxw_row_t last = r - 1;
+
+	/* the surrogate below the table */
+	const json_t *sur = json_object_get(a, "surrogate");
+	r++;
+	put_str(x, ws, r, 0, "Surrogate", x->bold);
+	put_str(x, ws, r++, 1, str_of(json_object_get(sur, "architecture")), NULL);
+	put_str(x, ws, r, 0, "Trained on rows", x->bold);
+	put_json_num(x, ws, r++, 1, json_object_get(sur, "rows"), NULL);
+	put_str(x, ws, r, 0, "Importance", x->bold);
+	put_str(x, ws, r++, 1, str_of(json_object_get(a, "metric")), NULL);
+	const char *key;
+	const json_t *fe;
+	json_object_foreach((json_t *)json_object_get(sur, "fidelity"), key, fe) {
+		struct strbuf t;
+		sb_init(&t);
+		sb_printf(&t, "Fidelity on %s", key);
+		put_str(x, ws, r, 0, t.data, x->bold);
+		sb_free(&t);
+		put_est(x, ws, r++, 1, fe);
+	}
+	if (last < first || !ns)
+		return;
+	lxw_chart *chart = workbook_add_chart(x->wb, LXW_CHART_COLUMN);
+	for (size_t s = 0; s < ns && s < 4; s++) {
+		lxw_chart_series *series = chart_add_series(chart, NULL, NULL);
+		chart_series_set_categories(series, "Importance", first, 0, last, 0);
+		chart_series_set_values(series, "Importance", first, (lxw_col_t)(1 + 4 * s), last, (lxw_col_t)(1 + 4 * s));
+		/* the name is a cell reference: split names are data, and a
+		 * literal name starting with '=' would be read as a formula */
+		chart_series_set_name_range(series, "Importance", 0, (lxw_col_t)(1 + 4 * s));
+	}
+	chart_title_set_name(chart, "Permutation importance per split");
+	lxw_chart_options opt = {.x_scale = 1.6, .y_scale = 1.3};
+	note_err(x, worksheet_insert_chart_opt(ws, r + 2, 0, chart, &opt));
+}
+
+/* ---- the training checks (probes/sanity.json) ---- */
+
+static double num_at(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+struct check_row {
+	struct strbuf name, verdict, numbers, advice;
+};
+
+static void check_put(struct xw *x, lxw_worksheet *ws, lxw_row_t r, struct check_row *c)
+{
+	put_str(x, ws, r, 0, c->name.data, NULL);
+	put_str(x, ws, r, 1, c->verdict.data, NULL);
+	put_str(x, ws, r, 2, c->numbers.data, x->wrap);
+	put_str(x, ws, r, 3, c->advice.data, x->wrap);
+	c->name.len = c->verdict.len = c->numbers.len = c->advice.len = 0;
+	c->name.data[0] = c->verdict.data[0] = c->numbers.data[0] = c->advice.data[0] = 0;
+}
+
+/* One row per check, in the order of the seed's list. Plain text: the
+ * numbers a reviewer needs and what to do about them. */
+static lxw_row_t check_rows(struct xw *x, lxw_worksheet *ws, const json_t *s, lxw_row_t r)
+{
+	struct check_row c;
+	sb_init(&c.name);
+	sb_init(&c.verdict);
+	sb_init(&c.numbers);
+	sb_init(&c.advice);
+	const json_t *o = json_object_get(s, "overfit_batch");
+	if (json_is_object(o)) {
+		int passed = json_is_true(json_object_get(o, "passed"));
+		const char *v = str_of(json_object_get(o, "verdict"));
+		sb_puts(&c.name, "Overfit a mini-batch");
+		sb_printf(&c.verdict, "%s%s%s", passed ? "passed" : "failed", *v ? ": " : "", v);
+		sb_printf(&c.numbers, "MLP %lld reached %.1f%% on %lld rows in %lld of %lld steps; %lld conflicting duplicate pairs",
+			  (long long)json_integer_value(json_object_get(o, "width")), 100 * num_at(o, "final_acc"),
+			  (long long)json_integer_value(json_object_get(o, "rows")),
+			  (long long)json_integer_value(json_object_get(o, "steps")),
+			  (long long)json_integer_value(json_object_get(o, "max_steps")),
+			  (long long)json_integer_value(json_object_get(o, "n_conflicts")));
+		sb_puts(&c.advice, !strcmp(v, "overlapping classes")
+				   ? "The classes overlap (some error is irreducible); held-out rows are learned: no defect."
+				   : passed ? "The features carry signal; a model of yours that cannot fit a batch this small has a bug."
+				   : json_integer_value(json_object_get(o, "n_conflicts")) > 0
+				   ? "Fix or drop the conflicting duplicates (identical rows, different labels) before training."
+				   : "The labels look unrelated to the features: check the join and the label column first.");
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *g = json_object_get(s, "gradient_check");
+	if (json_is_object(g)) {
+		int passed = json_is_true(json_object_get(g, "passed"));
+		sb_puts(&c.name, "Gradient check");
+		sb_puts(&c.verdict, passed ? "passed" : "failed");
+		sb_printf(&c.numbers, "largest relative error %.2g (tolerance %.0e)", num_at(g, "max_rel_err"),
+			  num_at(g, "tolerance"));
+		sb_puts(&c.advice, passed ? "The probes' gradients are right: their results can be trusted."
+					  : "The probe engine's gradients are wrong: do not trust the probe results.");
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *in = json_object_get(s, "init");
+	if (json_is_object(in)) {
+		sb_puts(&c.name, "Initialisation");
+		sb_printf(&c.verdict, "best: %s", str_of(json_object_get(in, "best")));
+		const json_t *runs = json_object_get(in, "runs");
+		sb_puts(&c.numbers, "validation loss:");
+		for (size_t i = 0; i < json_array_size(runs); i++) {
+			const json_t *run = json_array_get(runs, i);
+			sb_printf(&c.numbers, "%s %s %.3f", i ? "," : "", str_of(json_object_get(run, "init")),
+				  num_at(json_object_get(run, "fit"), "val_loss"));
+		}
+		sb_printf(&c.numbers, "; constant init leaves %lld distinct hidden unit(s) of %lld",
+			  (long long)json_integer_value(json_object_get(json_array_get(runs, 0), "distinct_units")),
+			  (long long)json_integer_value(json_object_get(in, "width")));
+		sb_puts(&c.advice, "Use He (ReLU) or Xavier (tanh) initialisation; never a constant (the symmetry never breaks).");
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *lr = json_object_get(s, "lr_range");
+	if (json_is_object(lr)) {
+		sb_puts(&c.name, "Learning-rate range test");
+		sb_printf(&c.verdict, "suggested %.2g", num_at(lr, "suggested"));
+		sb_printf(&c.numbers, "smoothed loss lowest at lr %.2g", num_at(lr, "lr_at_min"));
+		const json_t *runs = json_object_get(lr, "runs");
+		for (size_t i = 0; i < json_array_size(runs); i++) {
+			const json_t *run = json_array_get(runs, i);
+			sb_printf(&c.numbers, "%s lr %.2g (%s) ends at training loss %.3f", i ? "," : "; fixed rates:",
+				  num_at(run, "lr"), str_of(json_object_get(run, "name")),
+				  num_at(json_object_get(run, "fit"), "train_loss"));
+		}
+		sb_printf(&c.advice, "Start Adam at about %.2g (the rate at the smoothed minimum / 3).", num_at(lr, "suggested"));
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *op = json_object_get(s, "optimizers");
+	if (json_is_object(op)) {
+		const json_t *b = json_array_get(json_object_get(op, "runs"), (size_t)json_integer_value(json_object_get(op, "best")));
+		sb_puts(&c.name, "Optimizers and schedules");
+		sb_printf(&c.verdict, "best: %s", str_of(json_object_get(op, "best_name")));
+		sb_printf(&c.numbers, "validation loss %.3f; %lld steps to the target training loss %.3f",
+			  num_at(json_object_get(b, "fit"), "val_loss"),
+			  (long long)json_integer_value(json_object_get(b, "steps_to_target")), num_at(op, "target_loss"));
+		sb_printf(&c.advice, "Start from %s.", str_of(json_object_get(op, "best_name")));
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *rg = json_object_get(s, "regularisation");
+	if (json_is_object(rg)) {
+		const json_t *runs = json_object_get(rg, "runs");
+		sb_puts(&c.name, "Regularisation");
+		sb_printf(&c.verdict, "best: %s", str_of(json_object_get(rg, "best")));
+		sb_puts(&c.numbers, "train/validation loss gap:");
+		for (size_t i = 0; i < json_array_size(runs); i++)
+			sb_printf(&c.numbers, "%s %s %.3f", i ? "," : "", str_of(json_object_get(json_array_get(runs, i), "name")),
+				  num_at(json_array_get(runs, i), "gap"));
+		sb_printf(&c.advice, "Regularise with %s (lowest validation loss, MLP 128).", str_of(json_object_get(rg, "best")));
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *ca = json_object_get(s, "capacity");
+	if (json_is_object(ca)) {
+		const char *from = json_string_value(json_object_get(ca, "overfit_from"));
+		sb_puts(&c.name, "Capacity and learning curve");
+		sb_printf(&c.verdict, "best: %s%s%s", str_of(json_object_get(ca, "best")), from ? "; overfits from " : "",
+			  from ? from : "");
+		const json_t *lc = json_object_get(ca, "learning_curve");
+		size_t nl = json_array_size(lc);
+		if (nl >= 2)
+			sb_printf(&c.numbers, "MLP 32 validation accuracy %.1f%% at %lld rows, %.1f%% at %lld",
+				  100 * num_at(json_object_get(json_array_get(lc, nl - 2), "fit"), "val_acc"),
+				  (long long)json_integer_value(json_object_get(json_array_get(lc, nl - 2), "rows")),
+				  100 * num_at(json_object_get(json_array_get(lc, nl - 1), "fit"), "val_acc"),
+				  (long long)json_integer_value(json_object_get(json_array_get(lc, nl - 1), "rows")));
+		sb_printf(&c.advice, "A model about the size of %s is enough; %s", str_of(json_object_get(ca, "best")),
+			  json_is_true(json_object_get(ca, "still_rising")) ? "the learning curve still rises: more data should help."
+									    : "the learning curve is flat: more rows of the same kind will not help much.");
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *he = json_object_get(s, "health");
+	if (json_is_object(he)) {
+		int flagged = json_is_true(json_object_get(he, "flagged"));
+		sb_puts(&c.name, "Gradient health");
+		sb_puts(&c.verdict, flagged ? "flagged" : "fine");
+		const json_t *ar = json_object_get(he, "architectures");
+		sb_puts(&c.numbers, "flagged architectures:");
+		size_t nflag = 0;
+		for (size_t i = 0; i < json_array_size(ar); i++)
+			if (json_is_true(json_object_get(json_array_get(ar, i), "flagged")))
+				sb_printf(&c.numbers, "%s %s", nflag++ ? "," : "", str_of(json_object_get(json_array_get(ar, i), "architecture")));
+		if (!nflag)
+			sb_puts(&c.numbers, " none");
+		sb_puts(&c.numbers, " (gradient norm / weight norm per layer: vanishing below 1e-5, exploding above 1; dead ReLU above 0.5)");
+		sb_puts(&c.advice, flagged ? "Lower the learning rate, use He initialisation, or fewer layers."
+					   : "No layer vanished or exploded.");
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *hp = json_object_get(s, "hpo");
+	if (json_is_object(hp)) {
+		const json_t *ms = json_object_get(hp, "methods"), *best = NULL;
+		for (size_t i = 0; i < json_array_size(ms); i++)
+			if (!strcmp(str_of(json_object_get(json_array_get(ms, i), "method")), str_of(json_object_get(hp, "best_method"))))
+				best = json_array_get(ms, i);
+		sb_puts(&c.name, "Hyper-parameter search");
+		sb_printf(&c.verdict, "best by %s", str_of(json_object_get(hp, "best_method")));
+		sb_printf(&c.numbers, "%lld trials per method; best validation loss:",
+			  (long long)json_integer_value(json_object_get(hp, "trials_per_method")));
+		for (size_t i = 0; i < json_array_size(ms); i++)
+			sb_printf(&c.numbers, "%s %s %.3f", i ? "," : "", str_of(json_object_get(json_array_get(ms, i), "method")),
+				  -num_at(json_array_get(ms, i), "best_score"));
+		sb_printf(&c.advice, "Start a real search from lr %.2g, L2 %.2g, width %lld, dropout %.2f (the trials are below).",
+			  num_at(best, "lr"), num_at(best, "l2"), (long long)json_integer_value(json_object_get(best, "width")),
+			  num_at(best, "dropout"));
+		check_put(x, ws, r++, &c);
+	}
+	const json_t *di = json_object_get(s, "distill");
+	if (json_is_object(di)) {
+		int beats = json_is_true(json_object_get(di, "student_beats_teacher"));
+		sb_puts(&c.name, "Distillation");
+		sb_puts(&c.verdict, beats ? "the student beats its teacher" : "fine");
+		sb_printf(&c.numbers, "agreement with %s %.1f%%; accuracy student %.3f, teacher %.3f",
+			  str_of(json_object_get(di, "teacher")), 100 * num_at(di, "fidelity"), num_at(di, "student_acc"),
+			  num_at(di, "teacher_acc"));
+		sb_puts(&c.advice, beats ? "The teacher overfits: regularise it or shrink it."
+					 : "A model this small keeps most of the teacher's accuracy: a cheaper model may do.");
+		check_put(x, ws, r++, &c);
+	}
+	sb_free(&c.name);
+	sb_free(&c.verdict);
+	sb_free(&c.numbers);
+	sb_free(&c.advice);
+	return r;
+}
+
+/* probes/hpo.csv below the checks: its header, then numbers as numbers */
+static void hpo_rows(struct xw *x, lxw_worksheet *ws, const struct report_model *m, lxw_row_t r)
+{
+	char *path = stage_input(m->ctx, "probes/hpo.csv");
+	struct csv_reader *rd = file_exists(path) ? csv_open(path, ',') : NULL;
+	free(path);
+	if (!rd) {
+		mla_error_clear();
+		return;
+	}
+	put_str(x, ws, r++, 0, "Hyper-parameter trials (probes/hpo.csv): score is minus the validation loss", x->bold);
+	struct csv_row row;
+	int got, head = 1;
+	while ((got = csv_next(rd, &row)) > 0) {
+		for (size_t i = 0; i < row.nfields && i < 64; i++) {
+			char *end;
+			double v = strtod(row.field[i], &end);
+			if (!head && end != row.field[i] && !*end)
+				put_num(x, ws, r, (lxw_col_t)i, v, NULL);
+			else
+				put_str(x, ws, r, (lxw_col_t)i, row.field[i], head ? x->bold : NULL);
+		}
+		head = 0;
+		r++;
+	}
+	if (got < 0)
+		mla_error_clear();
+	csv_close(rd);
+}
+
+static void sheet_checks(struct xw *x, const struct report_model *m)
+{
+	static const char *const cols[] = {"check", "verdict", "numbers", "advice"};
+	lxw_worksheet *ws = workbook_add_worksheet(x->wb, "Training checks");
+	worksheet_set_column(ws, 0, 0, 26, NULL);
+	worksheet_set_column(ws, 1, 1, 30, NULL);
+	worksheet_set_column(ws, 2, 2, 70, x->wrap);
+	worksheet_set_column(ws, 3, 3, 60, x->wrap);
+	header(x, ws, 0, cols, 4);
+	worksheet_freeze_panes(ws, 1, 0);
+	const char *skipped = json_string_value(json_object_get(m->sanity, "skipped"));
+	if (!m->sanity || skipped) {
+		struct strbuf t;
+		sb_init(&t);
+		sb_puts(&t, "The training checks did not run: ");
+		sb_puts(&t, skipped ? skipped : m->has_probes ? "the probes stage wrote no probes/sanity.json"
+							    : "the probes stage is not in this run");
+		put_str(x, ws, 1, 0, t.data, NULL);
+		sb_free(&t);
+		return;
+	}
+	lxw_row_t r = check_rows(x, ws, m->sanity, 1);
+	hpo_rows(x, ws, m, r + 1);
 }
 
 #define LABEL_REVIEW_MAX 5000
@@ -468,13 +1054,18 @@ int xlsx_write(const struct report_model *m)
 	x.wrap = workbook_add_format(x.wb);
 	format_set_text_wrap(x.wrap);
 
+	/* in the order of the report: the steps, then the appendices */
 	sheet_summary(&x, m);
 	sheet_metrics(&x, m);
 	sheet_segments(&x, m);
 	sheet_findings(&x, m);
-	sheet_profile(&x, m);
+	sheet_slices(&x, m);
+	sheet_drift(&x, m);
+	sheet_importance(&x, m);
 	sheet_mitigations(&x, m);
 	sheet_label_review(&x, m);
+	sheet_checks(&x, m);
+	sheet_profile(&x, m);
 
 	lxw_error e = workbook_close(x.wb);
 	free(title);

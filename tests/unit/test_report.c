@@ -8,12 +8,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pipeline/config.h"
 #include "pipeline/stage.h"
 #include "pipeline/util.h"
 #include "stages/report/escape.h"
 #include "stages/report/model.h"
+#include "stages/report/png.h"
 #include "stages/report/report.h"
 #include "stages/report/template.h"
 
@@ -140,7 +142,107 @@ static const char mitigate_findings[] =
 		"region=west is 6% of train and 24% of current.", "{\"segment\": \"region=west\"}",
 		"{\"share_train\": 0.06}") "]}";
 
-enum fixture { FIX_NORMAL, FIX_INFO_ONLY, FIX_WITH_MITIGATE };
+/* ---- root-cause analyses (rootcause/analysis.json, drift.csv) and the
+ * training checks (probes/sanity.json, hpo.csv) ----
+ * HOST is a feature name that is hostile to every output at once: HTML, a
+ * markdown table pipe, a spreadsheet formula, a quote for gnuplot and a
+ * newline for any line-based format. */
+#define HOST "<script>|=cmd\"q\nz"
+#define HOST_J "<script>|=cmd\\\"q\\nz"
+#define HOST_CSV "\"<script>|=cmd\"\"q\nz\""
+#define HOST_HTML "&lt;script&gt;|=cmd&quot;q z"
+#define HOST_GP "<script>|=cmd'q z"
+
+#define RC_SPLITS                                                                                            \
+	"\"splits\": [{\"name\": \"train\", \"rows\": 4000, \"evaluated\": 4000, \"errors\": 600},"      \
+	" {\"name\": \"test\", \"rows\": 1000, \"evaluated\": 1000, \"errors\": 158},"                     \
+	" {\"name\": \"current\", \"rows\": 900, \"evaluated\": 900, \"errors\": 197}]"
+
+#define TREE_NODE(id, parent, depth, cond, rows, errors, rate, leaf)                                        \
+	"{\"id\": " id ", \"parent\": " parent ", \"depth\": " depth ", \"condition\": \"" cond "\","       \
+	" \"rows\": " rows ", \"errors\": " errors ", \"error_rate\": " rate ", \"leaf\": " leaf "}"
+
+static const char rc_analysis_json[] =
+	"{" RC_SPLITS ","
+	" \"slices\": {\"method\": \"m\", \"tests\": 120, \"listed\": [{\"rank\": 1, \"split\": \"current\","
+	"   \"slice\": \"" HOST_J " = a\", \"method\": \"conjunction search\", \"conditions\": 1, \"rows\": 90,"
+	"   \"support\": 0.1, \"errors\": 40, \"error_rate\": " EST("0.444", "0.344", "0.548", "90") ","
+	"   \"rest_error_rate\": " EST("0.194", "0.168", "0.223", "810") ", \"ratio\": 2.29, \"share_of_errors\": 0.203,"
+	"   \"p_value\": 1e-06, \"q_value\": 0.0001, \"finding\": \"F-00000009\"}],"
+	"  \"trees\": {\"test\": [" TREE_NODE("0", "null", "0", "all rows", "1000", "158", "0.158", "false") ","
+	     TREE_NODE("1", "0", "1", HOST_J " < 3", "400", "100", "0.25", "true") ","
+	     TREE_NODE("2", "0", "1", HOST_J " >= 3", "600", "58", "0.0967", "true") "],"
+	"   \"current\": [" TREE_NODE("0", "null", "0", "all rows", "900", "197", "0.219", "false") ","
+	     TREE_NODE("1", "0", "1", HOST_J " < 3", "300", "120", "0.4", "false") ","
+	     TREE_NODE("3", "1", "2", "x1 < 0", "100", "70", "0.7", "true") ","
+	     TREE_NODE("4", "1", "2", "x1 >= 0", "200", "50", "0.25", "true") ","
+	     TREE_NODE("2", "0", "1", HOST_J " >= 3", "600", "77", "0.128", "true") "]}},"
+	" \"drift\": {\"tests\": 4, \"columns\": [], \"skipped\": [{\"split\": \"current\", \"feature\": \"region\","
+	"   \"reason\": \"ingest reported the column missing or retyped in this split\"}]},"
+	" \"domain\": [{\"split\": \"current\", \"against\": \"train\", \"rows\": [4000, 900],"
+	"   \"auc\": " EST("0.91", "0.89", "0.93", "4900") ","
+	"   \"drivers\": [{\"feature\": \"" HOST_J "\", \"auc_drop\": " EST("0.3", "0.28", "0.32", "4900") "}],"
+	"   \"covariate\": {\"source\": \"test\", \"metric\": \"accuracy\", \"source_value\": " EST("0.842", "0.82", "0.864", "1000") ","
+	"     \"iw_estimate\": " EST("0.8", "0.77", "0.83", "1000") ", \"observed\": " EST("0.781", "0.753", "0.809", "900") ","
+	"     \"explained\": " EST("0.042", "0.02", "0.064", "1000") ", \"unexplained\": " EST("0.019", "-0.01", "0.048", "900") ","
+	"     \"ess\": 310.5},"
+	"   \"disagreement\": {\"train_probe_vs_current_probe\": " EST("0.08", "0.06", "0.1", "900") ","
+	"     \"baseline\": " EST("0.07", "0.05", "0.09", "900") "}}],"
+	" \"importance\": {\"surrogate\": {\"architecture\": \"MLP 32\", \"rows\": 2000,"
+	"   \"fidelity\": {\"train\": " EST("0.95", "0.94", "0.96", "2000") ", \"current\": " EST("0.71", "0.68", "0.74", "900") "}},"
+	"   \"splits\": [\"train\", \"current\"], \"metric\": \"accuracy drop when the feature is permuted\","
+	"   \"features\": [{\"feature\": \"x1\", \"by_split\": {\"train\": {\"importance\": " EST("0.05", "0.04", "0.06", "2000") ", \"rank\": 2},"
+	"       \"current\": {\"importance\": " EST("0.01", "0", "0.02", "900") ", \"rank\": 2}}},"
+	"     {\"feature\": \"" HOST_J "\", \"by_split\": {\"train\": {\"importance\": " EST("0.12", "0.1", "0.14", "2000") ", \"rank\": 1},"
+	"       \"current\": {\"importance\": " EST("0.2", "0.17", "0.23", "900") ", \"rank\": 1}}}]},"
+	" \"points\": {\"split\": \"current\", \"rows\": [{\"row\": 5, \"id\": \"" HOST_J "\", \"label\": \"bad\","
+	"   \"predicted\": \"good\", \"confidence\": 0.991,"
+	"   \"attribution\": [{\"feature\": \"" HOST_J "\", \"value\": \"=cmd|1\", \"contribution\": 0.21}],"
+	"   \"neighbours\": [{\"row\": 1, \"id\": null, \"label\": \"good\", \"distance\": 0.5}],"
+	"   \"neighbourhood\": {\"k\": 50, \"model_accuracy\": " EST("0.6", "0.46", "0.72", "50") ", \"same_label_share\": 0.3}}]},"
+	" \"underrepresented\": [{\"slice\": \"" HOST_J "\", \"eval_split\": \"current\", \"share_train\": 0.02,"
+	"   \"share_eval\": 0.1, \"rows_train\": 80, \"error_rate\": " EST("0.4", "0.3", "0.5", "90") ","
+	"   \"error_rate_elsewhere\": " EST("0.2", "0.17", "0.23", "810") ","
+	"   \"curve\": [{\"train_rows\": 20, \"accuracy\": " EST("0.55", "0.45", "0.65", "90") "},"
+	"     {\"train_rows\": 40, \"accuracy\": " EST("0.6", "0.5", "0.7", "90") "},"
+	"     {\"train_rows\": 80, \"accuracy\": " EST("0.66", "0.56", "0.75", "90") "}],"
+	"   \"rows_needed\": 500, \"finding\": null}]}";
+
+static const char rc_drift_csv[] =
+	"split,feature,type,test,statistic,p,q,wasserstein_sd,psi,js,flagged\n"
+	"test,x1,numeric,ks,0.02,0.5,0.6,0.03,0.01,,0\n"
+	"test," HOST_CSV ",numeric,ks,0.03,0.4,0.6,0.04,0.02,,0\n"
+	"current,x1,numeric,ks,0.04,0.3,0.6,0.05,0.03,,0\n"
+	"current," HOST_CSV ",numeric,ks,0.9,0,0,12.5,7.5,,1\n";
+
+/* only a skipped domain analysis and an empty slice search: every other
+ * section must say that its analysis did not run */
+static const char rc_skipped_json[] =
+	"{" RC_SPLITS ", \"domain_skipped\": \"fewer than 100 rows on a side\","
+	" \"slices\": {\"tests\": 0, \"listed\": [], \"trees\": {}}}";
+
+static const char rc_mitigations_json[] =
+	"{\"mitigations\": [{\"id\": \"M-1\", \"action\": \"fix_pipeline\","
+	" \"text\": \"Fix the feed of one column.\", \"addresses\": [\"F-00000003\"],"
+	" \"measured_effect\": {\"metric\": \"accuracy\", \"split\": \"current\","
+	"   \"before\": " EST("0.781", "0.753", "0.809", "900") ", \"after\": " EST("0.83", "0.805", "0.855", "900") ","
+	"   \"delta\": " EST("0.049", "0.03", "0.068", "900") ", \"probe\": \"mlp-32\","
+	"   \"how\": \"" HOST_J " rescaled before scoring\"}}]}";
+
+/* a learning-rate range test whose loss diverges (to 1e5, then NaN) */
+static const char rc_sanity_json[] =
+	"{\"level\": \"quick\", \"rows\": 1000, \"train_rows\": 4000, \"subsampled\": true, \"batch\": 32,"
+	" \"gradient_check\": {\"max_rel_err\": 1e-09, \"tolerance\": 1e-06, \"passed\": true},"
+	" \"lr_range\": {\"lr\": [1e-05, 3e-05, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3],"
+	"   \"loss\": [0.7, 0.69, 0.6, 0.5, 0.45, 0.5, 0.9, 5, 100000, null],"
+	"   \"smooth\": [0.7, 0.69, 0.66, 0.62, 0.58, 0.56, 0.6, 1.2, 3, 3],"
+	"   \"lr_at_min\": 0.003, \"suggested\": 0.001, \"runs\": []}}";
+
+static const char rc_hpo_csv[] =
+	"method,trial,lr,l2,width,dropout,score,best_so_far\n"
+	"grid,1,0.001,0.0001,32,0.1,-0.45,-0.45\n";
+
+enum fixture { FIX_NORMAL, FIX_INFO_ONLY, FIX_WITH_MITIGATE, FIX_ROOTCAUSE, FIX_ROOTCAUSE_SKIPPED };
 
 struct fixture_run {
 	char *root;      /* temp folder holding everything */
@@ -166,6 +268,18 @@ static void put(const char *dir, const char *rel, const char *text)
 	free(p);
 }
 
+/* a non-JSON fixture file */
+static void put_text(const char *dir, const char *rel, const char *text)
+{
+	char *p = path_join(dir, rel);
+	char *slash = strrchr(p, '/');
+	*slash = 0;
+	ck_assert_int_eq(mkdir_p(p), 0);
+	*slash = '/';
+	ck_assert_int_eq(file_write_atomic(p, text, strlen(text)), 0);
+	free(p);
+}
+
 static void fixture_make(struct fixture_run *f, enum fixture kind, enum severity fail_on)
 {
 	char tmpl[] = "/tmp/mla-report-XXXXXX";
@@ -186,6 +300,15 @@ static void fixture_make(struct fixture_run *f, enum fixture kind, enum severity
 		put(f->run, "mitigate/mitigations.json", mitigations_json);
 		put(f->run, "mitigate/findings.json", mitigate_findings);
 	}
+	if (kind == FIX_ROOTCAUSE) {
+		put(f->run, "rootcause/analysis.json", rc_analysis_json);
+		put_text(f->run, "rootcause/drift.csv", rc_drift_csv);
+		put(f->run, "mitigate/mitigations.json", rc_mitigations_json);
+		put(f->run, "probes/sanity.json", rc_sanity_json);
+		put_text(f->run, "probes/hpo.csv", rc_hpo_csv);
+	}
+	if (kind == FIX_ROOTCAUSE_SKIPPED)
+		put(f->run, "rootcause/analysis.json", rc_skipped_json);
 	f->out = path_join(f->run, ".report.tmp");
 	ck_assert_int_eq(mkdir_p(f->out), 0);
 	config_init(&f->cfg);
@@ -551,7 +674,9 @@ START_TEST(summary_md_is_short)
 	ck_assert_uint_ge(items, 1);
 	ck_assert_uint_le(items, 5);
 	ck_assert_ptr_nonnull(strstr(md, "| F1 (chosen metric) | 0.846 ±0.006 | 0.801 ±0.014 | 0.712 ±0.011 |"));
-	ck_assert_ptr_nonnull(strstr(md, "**Do first:** Collect about 500 more rows with region\\=west\\."));
+	/* the measured effect goes inside the sentence of its mitigation */
+	ck_assert_ptr_nonnull(strstr(md, "**Do first:** Collect about 500 more rows with region\\=west "
+					 "(measured on a probe: F1 0.610 → 0.680)\\."));
 	ck_assert_ptr_nonnull(strstr(md, "\\<script\\>"));
 	size_t len = strlen(md);
 	ck_assert_str_eq(md + len - strlen("Full report: report/index.html\n"), "Full report: report/index.html\n");
@@ -562,6 +687,10 @@ START_TEST(summary_md_is_short)
 	ck_assert_uint_eq(count_of(html, "Not built yet in mlaudit 0.1.0"), 3);
 	ck_assert_ptr_nonnull(strstr(html, "<td>collect_data</td>"));
 	ck_assert_ptr_nonnull(strstr(html, "<td>underrepresented_slice</td>"));
+	/* step 4: before → after with intervals, the change computed when the
+	 * effect gives none, and the finding it addresses by kind */
+	ck_assert_ptr_nonnull(strstr(html, "<td>F1 0.610 ±0.060 → 0.680 ±0.060 (+0.070)</td>"));
+	ck_assert_ptr_nonnull(strstr(html, "<td>weak segment</td>"));
 	free(html);
 	fixture_free(&f);
 }
@@ -712,6 +841,478 @@ START_TEST(bad_artifact_is_internal_error)
 }
 END_TEST
 
+/* ---- the root-cause sections, sheets and plot data ---- */
+
+/* The HTML from `heading` up to the next heading of level 2 or 3 (a copy). */
+static char *section_of(const char *html, const char *heading)
+{
+	const char *a = strstr(html, heading);
+	ck_assert_msg(a != NULL, "no section %s", heading);
+	const char *end = a + strlen(heading);
+	const char *h2 = strstr(end, "<h2>"), *h3 = strstr(end, "<h3>");
+	const char *b = h2 && (!h3 || h2 < h3) ? h2 : h3 ? h3 : end + strlen(end);
+	return xstrndup(a, (size_t)(b - a));
+}
+
+START_TEST(rootcause_sections_escape_a_hostile_feature)
+{
+	struct fixture_run f;
+	fixture_make(&f, FIX_ROOTCAUSE, SEV_HIGH);
+	run_report(&f);
+	char *html = read_out(&f, "index.html", NULL);
+	ck_assert_ptr_null(strstr(html, "<script"));
+	ck_assert_ptr_null(strstr(html, "=cmd\"q"));
+	/* every section that names the feature names it escaped, on one line */
+	static const char *const sections[] = {"<h3>Error slices</h3>", "<h3>Error tree</h3>", "<h3>Data drift</h3>",
+					       "<h3>Multivariate drift and concept drift</h3>",
+					       "<h3>Under-represented slices</h3>", "<h3>Feature importance and its shift</h3>",
+					       "<h3>Single points: the most confident errors</h3>", "<h2>4. Mitigate</h2>"};
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+		char *sec = section_of(html, sections[i]);
+		ck_assert_msg(strstr(sec, HOST_HTML) != NULL, "%s: the hostile name is missing or not escaped", sections[i]);
+		free(sec);
+	}
+	/* the pipe stays inside its cell: the drift table's rows have 8 cells */
+	char *drift = section_of(html, "<h3>Data drift</h3>");
+	size_t rows = 0;
+	for (const char *tr = strstr(drift, "<tr>"); tr; tr = strstr(tr + 1, "<tr>")) {
+		const char *end = strstr(tr, "</tr>");
+		char *row = xstrndup(tr, (size_t)(end - tr));
+		ck_assert_uint_eq(count_of(row, "<td") + count_of(row, "<th"), 8);
+		rows += strstr(row, HOST_HTML) != NULL;
+		free(row);
+	}
+	ck_assert_uint_eq(rows, 2);   /* the hostile feature in test and in current */
+	ck_assert_ptr_nonnull(strstr(drift, "<td><strong>yes</strong></td>"));
+	ck_assert_ptr_nonnull(strstr(drift, "Not compared: region in current"));
+	free(drift);
+	/* the numbers of the new sections */
+	char *dom = section_of(html, "<h3>Multivariate drift and concept drift</h3>");
+	ck_assert_ptr_nonnull(strstr(dom, "<td>0.910 ±0.020</td>"));
+	ck_assert_ptr_nonnull(strstr(dom, "explains <strong>0.042 ±0.022</strong> of the drop"));
+	ck_assert_ptr_nonnull(strstr(dom, "<strong>0.019 ±0.029</strong> is unexplained (its interval includes 0"));
+	ck_assert_ptr_nonnull(strstr(dom, "within the baseline"));
+	free(dom);
+	char *imp = section_of(html, "<h3>Feature importance and its shift</h3>");
+	ck_assert_ptr_nonnull(strstr(imp, "0.710 ±0.030 of current"));
+	ck_assert_ptr_nonnull(strstr(imp, "below 0.8 on current: there the surrogate is not the model"));
+	/* largest importance first */
+	ck_assert(strstr(imp, HOST_HTML) < strstr(imp, "<td>x1</td>"));
+	free(imp);
+	char *pts = section_of(html, "<h3>Single points: the most confident errors</h3>");
+	ck_assert_ptr_nonnull(strstr(pts, "= =cmd|1 (+0.21)"));
+	ck_assert_ptr_nonnull(strstr(pts, "All 1 rows have train neighbours that mostly carry another label"));
+	free(pts);
+	char *step4 = section_of(html, "<h2>4. Mitigate</h2>");
+	ck_assert_ptr_nonnull(strstr(step4, "accuracy on current 0.781 ±0.028 → 0.830 ±0.025 (+0.049 ±0.019) — "
+					    HOST_HTML " rescaled before scoring"));
+	free(step4);
+	/* of the root-cause analyses only label noise and label shift are absent */
+	ck_assert_uint_eq(count_of(html, "did not run"), 2);
+	free(html);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(rootcause_sheets_have_their_headers_and_keep_text_as_text)
+{
+	if (!have_program("unzip"))
+		return;
+	setenv("MLAUDIT_GNUPLOT", "/nonexistent/gnuplot", 1);
+	struct fixture_run f;
+	fixture_make(&f, FIX_ROOTCAUSE, SEV_HIGH);
+	run_report(&f);
+	char *xlsx = path_join(f.out, "report.xlsx");
+	char *cmd = xasprintf("unzip -p '%s' xl/workbook.xml", xlsx);
+	char *wb = capture(cmd);
+	free(cmd);
+	static const char *const sheets[] = {"Summary", "Metrics", "Segments", "Findings", "Slices", "Drift", "Importance",
+					     "Mitigations", "Training checks", "Data profile"};
+	const char *prev = wb;
+	for (size_t i = 0; i < sizeof sheets / sizeof sheets[0]; i++) {
+		char *tag = xasprintf("<sheet name=\"%s\"", sheets[i]);
+		const char *at = strstr(wb, tag);
+		ck_assert_msg(at != NULL, "no sheet %s", sheets[i]);
+		ck_assert_msg(at >= prev, "sheet %s out of order", sheets[i]);
+		prev = at;
+		free(tag);
+	}
+	free(wb);
+	cmd = xasprintf("unzip -p '%s' xl/sharedStrings.xml", xlsx);
+	char *sst = capture(cmd);
+	free(cmd);
+	static const char *const headers[] = {
+		"<t>slice</t>", "<t>ratio lower bound</t>", "<t>share of the split's errors</t>",   /* Slices */
+		"<t>Wasserstein / train sd</t>", "<t>PSI</t>", "<t>Jensen-Shannon</t>", "<t>quantity</t>",   /* Drift */
+		"<t>unexplained</t>", "<t>explained by covariate shift</t>",
+		"<t>train importance</t>", "<t>current rank</t>", "<t>Fidelity on current</t>",   /* Importance */
+		"<t>change ci_low</t>", "<t>how measured</t>",   /* Mitigations */
+		"<t>check</t>", "<t>verdict</t>", "<t>advice</t>", "<t>Gradient check</t>", "<t>best_so_far</t>",   /* checks */
+		"<t>Learning-rate range test</t>",
+	};
+	for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++)
+		ck_assert_msg(strstr(sst, headers[i]) != NULL, "sharedStrings lacks %s", headers[i]);
+	/* the hostile name is a string wherever it appears, never markup */
+	ck_assert_ptr_nonnull(strstr(sst, "&lt;script&gt;|=cmd"));
+	ck_assert_ptr_nonnull(strstr(sst, "AUC drop without &lt;script&gt;|=cmd"));
+	ck_assert_ptr_null(strstr(sst, "<script"));
+	free(sst);
+	cmd = xasprintf("unzip -p '%s' 'xl/worksheets/*.xml'", xlsx);
+	char *ws = capture(cmd);
+	free(cmd);
+	ck_assert_ptr_null(strstr(ws, "<f>"));
+	ck_assert_ptr_null(strstr(ws, "<f "));
+	free(ws);
+	/* native charts: Segments, Slices, Importance */
+	cmd = xasprintf("unzip -Z1 '%s'", xlsx);
+	char *names = capture(cmd);
+	free(cmd);
+	ck_assert_ptr_nonnull(strstr(names, "xl/charts/chart3.xml"));
+	free(names);
+
+	/* the same run gives the same bytes */
+	size_t len1, len2;
+	char *x1 = file_read_all(xlsx, &len1);
+	char *out2 = path_join(f.run, ".report2.tmp");
+	ck_assert_int_eq(mkdir_p(out2), 0);
+	const char *out1 = f.ctx.out_dir;
+	f.ctx.out_dir = out2;
+	run_report(&f);
+	f.ctx.out_dir = out1;
+	char *p2 = path_join(out2, "report.xlsx");
+	char *x2 = file_read_all(p2, &len2);
+	ck_assert(x1 && x2 && len1 == len2 && !memcmp(x1, x2, len1));
+	free(x1);
+	free(x2);
+	free(p2);
+	free(out2);
+	free(xlsx);
+	fixture_free(&f);
+	unsetenv("MLAUDIT_GNUPLOT");
+}
+END_TEST
+
+/* Every line of a tab-separated data file has the header's field count:
+ * no tab or newline of a name split a row. */
+static void check_tsv(const char *text, const char *name)
+{
+	size_t fields = 0, line = 0;
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		ck_assert_msg(nl != NULL, "%s: last line unterminated", name);
+		size_t tabs = 0;
+		for (const char *c = p; c < nl; c++)
+			tabs += *c == '\t';
+		if (line++ == 0)
+			fields = tabs + 1;
+		ck_assert_msg(tabs + 1 == fields, "%s: line %zu has %zu fields, the header %zu", name, line, tabs + 1, fields);
+		ck_assert_msg(memchr(p, '"', (size_t)(nl - p)) == NULL, "%s: line %zu has a double quote", name, line);
+		p = nl + 1;
+	}
+}
+
+START_TEST(rootcause_plot_data_escape_a_hostile_feature)
+{
+	struct fixture_run f;
+	fixture_make(&f, FIX_ROOTCAUSE, SEV_HIGH);
+	setenv("MLAUDIT_GNUPLOT", "/nonexistent/gnuplot", 1);   /* the data files are written either way */
+	run_report(&f);
+	unsetenv("MLAUDIT_GNUPLOT");
+	static const char *const files[] = {"plots/slice_labels.tsv", "plots/tree.tsv", "plots/drift.tsv",
+					    "plots/importance.tsv", "plots/underrep_0.tsv"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char *t = read_out(&f, files[i], NULL);
+		check_tsv(t, files[i]);
+		ck_assert_msg(strstr(t, HOST_GP) != NULL, "%s: the name is missing or not made safe", files[i]);
+		free(t);
+	}
+	char *tree = read_out(&f, "plots/tree.tsv", NULL);
+	/* current's tree (the compared split) is drawn: 5 nodes, root without a parent */
+	ck_assert_uint_eq(count_of(tree, "\n"), 6);
+	ck_assert_ptr_nonnull(strstr(tree, "\tall rows\t900 rows · 21.9% wrong · 100% of errors\tNaN\tNaN\n"));
+	free(tree);
+	char *drift = read_out(&f, "plots/drift.tsv", NULL);
+	/* largest PSI first, drifted marked for current only */
+	ck_assert_ptr_nonnull(strstr(drift, "x\tfeature\ttest\tdrifted\tcurrent\tdrifted\n0\t" HOST_GP "\t0.02\t0\t7.5\t1\n"));
+	free(drift);
+	char *gp = read_out(&f, "plots/plots.gp", NULL);
+	ck_assert_ptr_null(strstr(gp, "<script"));
+	ck_assert_ptr_null(strstr(gp, "=cmd"));
+	ck_assert_ptr_nonnull(strstr(gp, "plot 'tree.tsv'"));
+	free(gp);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(sections_say_their_analysis_did_not_run)
+{
+	struct fixture_run f;
+	fixture_make(&f, FIX_ROOTCAUSE_SKIPPED, SEV_HIGH);
+	setenv("MLAUDIT_GNUPLOT", "/nonexistent/gnuplot", 1);
+	run_report(&f);
+	unsetenv("MLAUDIT_GNUPLOT");
+	char *html = read_out(&f, "index.html", NULL);
+	/* the analysis's own reason where it gave one, else that it left no result */
+	ck_assert_ptr_nonnull(strstr(html, "The domain classifier did not run: fewer than 100 rows on a side."));
+	static const char *const absent[] = {"The drift analysis", "The representation analysis", "The importance analysis",
+					     "The single-point analysis"};
+	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+		char *line = xasprintf("%s did not run: rootcause/analysis.json holds no result for it.", absent[i]);
+		ck_assert_msg(strstr(html, line) != NULL, "no line: %s", line);
+		free(line);
+	}
+	ck_assert_ptr_nonnull(strstr(html, "<strong>Label noise:</strong> did not run"));
+	ck_assert_ptr_nonnull(strstr(html, "No slice errs significantly more than the rest of its split (0 slices tested"));
+	/* the rootcause stage ran: no "not built" line for steps 2 and 3 */
+	ck_assert_uint_eq(count_of(html, "Not built yet in mlaudit 0.1.0"), 2);
+	free(html);
+	if (have_program("unzip")) {
+		char *xlsx = path_join(f.out, "report.xlsx");
+		char *cmd = xasprintf("unzip -p '%s' xl/sharedStrings.xml", xlsx);
+		char *sst = capture(cmd);
+		ck_assert_ptr_nonnull(strstr(sst, "The domain classifier did not run: fewer than 100 rows on a side"));
+		ck_assert_ptr_nonnull(strstr(sst, "The importance analysis did not run: rootcause/analysis.json holds no result"));
+		ck_assert_ptr_nonnull(strstr(sst, "The training checks did not run: the probes stage is not in this run"));
+		free(sst);
+		free(cmd);
+		free(xlsx);
+	}
+	/* junit: the kind of a skipped analysis was not checked, with its reason */
+	char *junit = read_out(&f, "junit.xml", NULL);
+	const char *cd = strstr(junit, "<testcase name=\"concept_drift\"");
+	ck_assert_ptr_nonnull(cd);
+	ck_assert(!strncmp(strstr(cd, "<skipped"), "<skipped message=\"not checked: fewer than 100 rows on a side\"", 61));
+	const char *es = strstr(junit, "<testcase name=\"error_slice\"");
+	ck_assert_ptr_nonnull(es);
+	const char *next = strstr(es + 1, "<testcase");
+	char *es_case = xstrndup(es, next ? (size_t)(next - es) : strlen(es));
+	ck_assert_ptr_null(strstr(es_case, "<skipped"));   /* the slice search ran and found nothing */
+	free(es_case);
+	free(junit);
+	fixture_free(&f);
+}
+END_TEST
+
+START_TEST(lr_plot_is_clipped_when_the_loss_diverges)
+{
+	struct fixture_run f;
+	fixture_make(&f, FIX_ROOTCAUSE, SEV_HIGH);
+	setenv("MLAUDIT_GNUPLOT", "/nonexistent/gnuplot", 1);
+	run_report(&f);
+	/* smoothed minimum 0.56, highest before it 0.70: the range is that with
+	 * half the span as margin, far below the raw 1e5 */
+	char *clip = read_out(&f, "plots/lr_clip.tsv", NULL);
+	ck_assert_str_eq(clip, "low\thigh\n0.49\t0.77\n");
+	free(clip);
+	char *gp = read_out(&f, "plots/plots.gp", NULL);
+	ck_assert_ptr_nonnull(strstr(gp, "if (1) {\n\tstats 'lr_clip.tsv'"));
+	free(gp);
+
+	/* a curve that never climbs back: no clipping, the axis autoscales */
+	char *p = path_join(f.run, "probes/sanity.json");
+	const char *calm = "{\"lr_range\": {\"lr\": [1e-05, 0.0001, 0.001, 0.01], \"loss\": [0.7, 0.6, 0.5, 0.45],"
+			   " \"smooth\": [0.7, 0.65, 0.58, 0.52], \"suggested\": 0.003}}";
+	ck_assert_int_eq(file_write_atomic(p, calm, strlen(calm)), 0);
+	free(p);
+	char *out2 = path_join(f.run, ".report2.tmp");
+	ck_assert_int_eq(mkdir_p(out2), 0);
+	f.ctx.out_dir = out2;
+	run_report(&f);
+	char *c2 = path_join(out2, "plots/lr_clip.tsv");
+	ck_assert(!file_exists(c2));
+	char *gp2p = path_join(out2, "plots/plots.gp");
+	char *gp2 = file_read_all(gp2p, NULL);
+	ck_assert_ptr_nonnull(gp2);
+	ck_assert_ptr_nonnull(strstr(gp2, "if (0) {\n\tstats 'lr_clip.tsv'"));
+	f.ctx.out_dir = f.out;
+	free(gp2);
+	free(gp2p);
+	free(c2);
+	free(out2);
+	unsetenv("MLAUDIT_GNUPLOT");
+	fixture_free(&f);
+}
+END_TEST
+
+/* ---- plot images as palette PNGs ---- */
+
+static void png_chunk(struct strbuf *sb, const char *type, const unsigned char *d, size_t n)
+{
+	unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+	sb_putn(sb, (const char *)len, 4);
+	size_t at = sb->len;
+	sb_putn(sb, type, 4);
+	if (n)
+		sb_putn(sb, (const char *)d, n);
+	uLong crc = crc32(0L, (const Bytef *)sb->data + at, (uInt)(n + 4));
+	unsigned char c[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8), (unsigned char)crc};
+	sb_putn(sb, (const char *)c, 4);
+}
+
+/* An 8-bit RGB PNG of w x h pixels (rgb, row-major), row y filtered with
+ * type y % 5 so the reader must undo all five filters. */
+static void png_rgb(struct strbuf *sb, const unsigned char *rgb, size_t w, size_t h)
+{
+	static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	sb_putn(sb, (const char *)sig, 8);
+	unsigned char ihdr[13] = {0, 0, (unsigned char)(w >> 8), (unsigned char)w, 0, 0, (unsigned char)(h >> 8), (unsigned char)h,
+				  8, 2, 0, 0, 0};
+	png_chunk(sb, "IHDR", ihdr, 13);
+	size_t stride = 3 * w;
+	unsigned char *raw = xmalloc(h * (stride + 1));
+	for (size_t y = 0; y < h; y++) {
+		unsigned ft = (unsigned)(y % 5);
+		const unsigned char *cur = rgb + y * stride, *up = y ? cur - stride : NULL;
+		raw[y * (stride + 1)] = (unsigned char)ft;
+		for (size_t x = 0; x < stride; x++) {
+			int a = x >= 3 ? cur[x - 3] : 0, b = up ? up[x] : 0, c = up && x >= 3 ? up[x - 3] : 0;
+			int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+			int pred = ft == 0 ? 0 : ft == 1 ? a : ft == 2 ? b : ft == 3 ? (a + b) / 2
+				 : pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+			raw[y * (stride + 1) + 1 + x] = (unsigned char)(cur[x] - pred);
+		}
+	}
+	uLongf zn = compressBound((uLong)(h * (stride + 1)));
+	unsigned char *z = xmalloc(zn);
+	ck_assert_int_eq(compress2(z, &zn, raw, (uLong)(h * (stride + 1)), 9), Z_OK);
+	png_chunk(sb, "IDAT", z, zn);
+	png_chunk(sb, "IEND", NULL, 0);
+	free(z);
+	free(raw);
+}
+
+/* Decode a palette PNG as png_palettize writes it (filter 0 rows) to RGB. */
+static unsigned char *png_decode_palette(const unsigned char *p, size_t len, size_t *w, size_t *h)
+{
+	ck_assert_uint_gt(len, 33);
+	ck_assert_int_eq(p[25], 3);   /* colour type: palette */
+	*w = (size_t)p[16] << 24 | (size_t)p[17] << 16 | (size_t)p[18] << 8 | p[19];
+	*h = (size_t)p[20] << 24 | (size_t)p[21] << 16 | (size_t)p[22] << 8 | p[23];
+	const unsigned char *plte = NULL, *idat = NULL;
+	size_t nplte = 0, nidat = 0;
+	for (size_t pos = 8; pos + 12 <= len;) {
+		size_t n = (size_t)p[pos] << 24 | (size_t)p[pos + 1] << 16 | (size_t)p[pos + 2] << 8 | p[pos + 3];
+		if (!memcmp(p + pos + 4, "PLTE", 4)) {
+			plte = p + pos + 8;
+			nplte = n / 3;
+		} else if (!memcmp(p + pos + 4, "IDAT", 4)) {
+			idat = p + pos + 8;
+			nidat = n;
+		}
+		pos += 12 + n;
+	}
+	ck_assert(plte && idat && nplte >= 1 && nplte <= 256);
+	uLongf rn = (uLongf)(*h * (*w + 1));
+	unsigned char *raw = xmalloc(rn), *rgb = xmalloc(3 * *w * *h);
+	ck_assert_int_eq(uncompress(raw, &rn, idat, (uLong)nidat), Z_OK);
+	ck_assert_uint_eq(rn, *h * (*w + 1));
+	for (size_t y = 0; y < *h; y++) {
+		ck_assert_int_eq(raw[y * (*w + 1)], 0);
+		for (size_t x = 0; x < *w; x++) {
+			unsigned idx = raw[y * (*w + 1) + 1 + x];
+			ck_assert_uint_lt(idx, nplte);
+			memcpy(rgb + 3 * (y * *w + x), plte + 3 * idx, 3);
+		}
+	}
+	free(raw);
+	return rgb;
+}
+
+START_TEST(png_palettize_keeps_few_colours_exactly_and_leaves_others_alone)
+{
+	char *d = xstrdup("/tmp/mla-png-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	char *path = path_join(d, "a.png");
+	/* 10 colours in a pattern: lossless */
+	size_t w = 120, h = 50;
+	unsigned char *rgb = xmalloc(3 * w * h);
+	static const unsigned char cols[10][3] = {{255, 255, 255}, {0, 0, 0}, {44, 111, 187}, {217, 95, 2}, {200, 200, 200},
+						  {1, 2, 3}, {250, 10, 10}, {10, 250, 10}, {128, 128, 128}, {30, 63, 102}};
+	for (size_t y = 0; y < h; y++)
+		for (size_t x = 0; x < w; x++)
+			memcpy(rgb + 3 * (y * w + x), cols[(x / 7 + 3 * (y / 5)) % 10], 3);
+	struct strbuf sb;
+	sb_init(&sb);
+	png_rgb(&sb, rgb, w, h);
+	ck_assert_int_eq(file_write_atomic(path, sb.data, sb.len), 0);
+	ck_assert_int_eq(png_palettize(path), 0);
+	size_t len, ow, oh;
+	unsigned char *out = (unsigned char *)file_read_all(path, &len);
+	ck_assert_uint_lt(len, sb.len);
+	unsigned char *back = png_decode_palette(out, len, &ow, &oh);
+	ck_assert_uint_eq(ow, w);
+	ck_assert_uint_eq(oh, h);
+	ck_assert_msg(!memcmp(back, rgb, 3 * w * h), "a 10-colour image changed");
+	free(back);
+	free(out);
+
+	/* anti-aliasing: about 600 shades between white and a blue, as text
+	 * edges make them; the 256 most frequent stay exact, the rest move to
+	 * the nearest, which is never far */
+	for (size_t y = 0; y < h; y++)
+		for (size_t x = 0; x < w; x++) {
+			unsigned char *p = rgb + 3 * (y * w + x);
+			int common = (x + y) % 4 != 0;   /* three quarters of the pixels: white */
+			double t = common ? 0 : (double)((x * 31 + y * 17) % 600) / 599;
+			int g = (int)(255 - t * (255 - 111) + 0.5) - (int)(!common && x % 2);
+			p[0] = (unsigned char)(int)(255 - t * (255 - 44) + 0.5);
+			p[1] = (unsigned char)g;
+			p[2] = (unsigned char)(int)(255 - t * (255 - 187) + 0.5);
+		}
+	sb.len = 0;
+	png_rgb(&sb, rgb, w, h);
+	ck_assert_int_eq(file_write_atomic(path, sb.data, sb.len), 0);
+	ck_assert_int_eq(png_palettize(path), 0);
+	out = (unsigned char *)file_read_all(path, &len);
+	back = png_decode_palette(out, len, &ow, &oh);
+	long worst = 0;
+	for (size_t i = 0; i < w * h; i++) {
+		long dd = 0;
+		for (int c = 0; c < 3; c++) {
+			long e = (long)back[3 * i + c] - (long)rgb[3 * i + c];
+			dd += e * e;
+		}
+		if (rgb[3 * i] == 255 && rgb[3 * i + 1] == 255 && rgb[3 * i + 2] == 255)
+			ck_assert_int_eq(dd, 0);   /* the most frequent colour is exact */
+		if (dd > worst)
+			worst = dd;
+	}
+	ck_assert_int_gt(worst, 0);              /* lossy: more than 256 colours */
+	ck_assert_int_lt(worst, 3 * 8 * 8);      /* and no pixel moves far */
+	free(back);
+	free(out);
+
+	/* not a PNG, a truncated one, an RGBA one: left as they are */
+	const char *junk = "not a png at all";
+	ck_assert_int_eq(file_write_atomic(path, junk, strlen(junk)), 0);
+	ck_assert_int_eq(png_palettize(path), 0);
+	char *same = file_read_all(path, &len);
+	ck_assert_str_eq(same, junk);
+	free(same);
+	sb.len = 0;
+	png_rgb(&sb, rgb, w, h);
+	ck_assert_int_eq(file_write_atomic(path, sb.data, sb.len / 2), 0);
+	ck_assert_int_eq(png_palettize(path), 0);
+	same = file_read_all(path, &len);
+	ck_assert_uint_eq(len, sb.len / 2);
+	ck_assert(!memcmp(same, sb.data, len));
+	free(same);
+	sb.data[25] = 6;   /* RGBA in the header */
+	ck_assert_int_eq(file_write_atomic(path, sb.data, sb.len), 0);
+	ck_assert_int_eq(png_palettize(path), 0);
+	same = file_read_all(path, &len);
+	ck_assert_uint_eq(len, sb.len);
+	free(same);
+
+	sb_free(&sb);
+	free(rgb);
+	free(path);
+	remove_tree(d);
+	free(d);
+}
+END_TEST
+
 Suite *report_suite(void)
 {
 	Suite *s = suite_create("report");
@@ -721,6 +1322,7 @@ Suite *report_suite(void)
 	tcase_add_test(tc, escape_xlsx_cleans_controls_and_utf8);
 	tcase_add_test(tc, escape_gnuplot_field_is_one_safe_field);
 	tcase_add_test(tc, template_substitutes_once_and_rejects_unknown);
+	tcase_add_test(tc, png_palettize_keeps_few_colours_exactly_and_leaves_others_alone);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("stage");
 	tcase_set_timeout(tc, 60);
@@ -733,6 +1335,11 @@ Suite *report_suite(void)
 	tcase_add_test(tc, gnuplot_sees_data_only_through_files);
 	tcase_add_test(tc, missing_or_hanging_gnuplot_is_not_fatal);
 	tcase_add_test(tc, bad_artifact_is_internal_error);
+	tcase_add_test(tc, rootcause_sections_escape_a_hostile_feature);
+	tcase_add_test(tc, rootcause_sheets_have_their_headers_and_keep_text_as_text);
+	tcase_add_test(tc, rootcause_plot_data_escape_a_hostile_feature);
+	tcase_add_test(tc, sections_say_their_analysis_did_not_run);
+	tcase_add_test(tc, lr_plot_is_clipped_when_the_loss_diverges);
 	suite_add_tcase(s, tc);
 	return s;
 }
