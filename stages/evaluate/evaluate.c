@@ -39,9 +39,12 @@
 #define IMBALANCE_SHARE 0.20    /* minority share below which accuracy misleads */
 #define THRESHOLD_GAIN 0.01     /* gain from moving the threshold worth a finding */
 
+/* Bump when a rule or threshold changes, so stored results are not reused. */
+#define EVALUATE_RULES 2
+
 void evaluate_params(const struct audit_config *cfg, struct strbuf *out)
 {
-	sb_printf(out, "metric=%s;seed=%llu;gap=%g;p=%g;q=%g;min_rows=%d;conf=%g", cfg->metric,
+	sb_printf(out, "rules=%d;metric=%s;seed=%llu;gap=%g;p=%g;q=%g;min_rows=%d;conf=%g", EVALUATE_RULES, cfg->metric,
 		  (unsigned long long)cfg->seed, MIN_GAP, GAP_P, SEGMENT_Q, SEGMENT_MIN_ROWS, CONFIDENT);
 }
 
@@ -780,6 +783,28 @@ static void calibration_check(const struct split_data *sd, json_t *findings)
 
 /* ---- the stage ---- */
 
+/* In data mode the stand-in probe's own outputs are not a model anyone
+ * ships: its calibration, confident errors and threshold say how the probe
+ * behaves, not what the user should fix, so those findings stay as
+ * information (the data-driven ones, segments above all, keep their weight). */
+static void standin_as_info(json_t *findings)
+{
+	static const char *const about_outputs[] = {"miscalibration", "confident_errors", "misaligned_metric"};
+	size_t i;
+	json_t *f;
+	json_array_foreach(findings, i, f) {
+		const char *kind = json_string_value(json_object_get(f, "kind"));
+		for (size_t k = 0; kind && k < sizeof about_outputs / sizeof about_outputs[0]; k++)
+			if (!strcmp(kind, about_outputs[k]) && finding_severity(f) > SEV_INFO) {
+				json_object_set_new(f, "severity", json_string(severity_name(SEV_INFO)));
+				json_t *ev = json_object_get(f, "evidence");
+				if (json_is_object(ev))
+					json_object_set_new(ev, "note", json_string(
+						"data mode: this describes the stand-in probe's outputs, not a model you ship"));
+			}
+	}
+}
+
 int evaluate_run(struct stage_ctx *ctx)
 {
 	const struct audit_config *cfg = ctx->cfg;
@@ -894,6 +919,8 @@ int evaluate_run(struct stage_ctx *ctx)
 		json_object_set_new(out, "note", json_string(
 			"data mode: no prediction or probability columns were given, so there is no model to evaluate; "
 			"the probes stage trained no probe that could stand in for it (see probes/probes.json)"));
+	if (standin)
+		standin_as_info(findings);
 	if (rc == 0)
 		rc = stage_write_json(ctx, "metrics.json", out);
 	if (rc == 0) {
