@@ -82,6 +82,7 @@ struct group {
 	char *split;           /* fix_pipeline of a feed: the split where it broke */
 	char *slice;           /* retrain_recent: the split's worst error slice, to say where to start */
 	long long slice_rank;
+	json_t *parts;         /* tune_training "training": one sentence per training check, composed at the end */
 };
 
 struct plan {
@@ -115,6 +116,7 @@ static struct group *group_get(struct plan *p, const char *action, const char *k
 	sb_init(&g->extra);
 	g->addresses = json_array();
 	g->items = json_array();
+	g->parts = json_object();
 	g->sev = SEV_INFO;
 	g->gain = NAN;
 	g->rows = -1;
@@ -164,6 +166,7 @@ static void group_free(struct group *g)
 	sb_free(&g->extra);
 	json_decref(g->addresses);
 	json_decref(g->items);
+	json_decref(g->parts);
 	free(g->gain_basis);
 	free(g->rows_rule);
 	free(g->slice);
@@ -646,6 +649,262 @@ static void simple(struct plan *p, const json_t *f, const char *action, const ch
 		sb_puts(&g->text, text);
 }
 
+/* ---- the probes' training checks (sanity_check findings, capacity) ----
+ *
+ * The checks speak about networks trained on these data (the probes), not
+ * about the audited model itself, and each sentence says so. How to train
+ * (learning rate, optimizer and schedule, the search's setting, input
+ * scaling) is one tune_training mitigation, "training", whose sentence is
+ * composed at the end from one clause per check in a fixed order (the
+ * search's measured setting leads, since it was trained on every budgeted
+ * row), so a stakeholder reads one recipe instead of four competing ones.
+ * Regularisation, capacity and distillation join the model's regularize
+ * advice; unstable gradients get their own tune_training; a batch that
+ * cannot be fitted points at the labels (relabel, fix_pipeline); wrong
+ * gradients in the probe engine make the run's probe results void. */
+
+/* "0.0061", "1e-03" -> a learning rate or penalty as people write it */
+static const char *rate(char *buf, size_t size, double v)
+{
+	snprintf(buf, size, "%.2g", v);
+	return buf;
+}
+
+static void part(struct group *g, const char *check, char *text)
+{
+	json_object_set_new(g->parts, check, json_string(text));
+	free(text);
+}
+
+/* The regularize advice on the model: the overfitting finding's when there is
+ * one; a probe check then adds its clause, else its sentence leads. */
+static void regularize_clause(struct plan *p, const json_t *f, char *lead, char *clause)
+{
+	int created;
+	struct group *g = group_get(p, "regularize", "model", &created);
+	address(g, f);
+	if (created)
+		sb_puts(&g->text, lead);
+	else
+		sb_printf(&g->extra, " %s", clause);
+	free(lead);
+	free(clause);
+}
+
+static void probe_check(struct plan *p, const json_t *f)
+{
+	const char *check = evstr(f, "check") ? evstr(f, "check") : "";
+	char a[32], b[32];
+	if (is_kind(f, "capacity")) {
+		const char *best = evstr(f, "best") ? evstr(f, "best") : "the best size", *from = evstr(f, "overfit_from");
+		double bv = evnum(f, "best_val_loss"), ov = evnum(f, "overfit_val_loss");
+		regularize_clause(p, f,
+			xasprintf("Keep networks trained on these data small (about %s) or regularise them: a probe's "
+				  "validation loss is lowest at %s (%.3f) and rises from %s on (%.3f) while its training "
+				  "loss keeps falling.", best, best, bv, from, ov),
+			xasprintf("The probes agree: networks larger than %s overfit these data (validation loss %.3f at "
+				  "%s, %.3f from %s on).", best, bv, best, ov, from));
+		return;
+	}
+	if (!strcmp(check, "overfit_batch")) {
+		const char *cause = evstr(f, "cause");
+		long long rows = json_is_integer(ev(f, "rows")) ? (long long)json_integer_value(ev(f, "rows")) : 0;
+		double acc = evnum(f, "final_acc");
+		if (cause && !strcmp(cause, "conflicting_duplicates")) {
+			int created;
+			struct group *g = group_get(p, "relabel", "conflicting labels:train", &created);
+			address(g, f);
+			char *t = xasprintf("Review the training rows whose features repeat with another label: a small "
+					    "network fits only %.1f%% of a %lld-row training batch because %lld pairs of "
+					    "identical rows disagree (at most %.0f%% of it can be fitted); keep one verified "
+					    "label per case.", 100 * acc, rows,
+					    (long long)json_integer_value(ev(f, "n_conflicts")), 100 * evnum(f, "max_reachable_acc"));
+			if (created)
+				sb_puts(&g->text, t);
+			free(t);
+		} else {
+			int created;
+			struct group *g = group_get(p, "fix_pipeline", "labels:join", &created);
+			address(g, f);
+			if (created)
+				sb_printf(&g->text, "Check how the labels are joined to the features, and that the label "
+						    "column is the right one, before tuning any model: a small network fits only "
+						    "%.1f%% of a %lld-row training batch%s, so the labels look unrelated to the "
+						    "features.", 100 * acc, rows,
+					  json_is_false(ev(f, "held_out_learnable"))
+					  ? " and no probe beats the majority class on held-out rows" : "");
+		}
+		return;
+	}
+	if (!strcmp(check, "gradient_check")) {
+		int created;
+		struct group *g = group_get(p, "fix_pipeline", "probe engine", &created);
+		address(g, f);
+		if (created)
+			sb_printf(&g->text, "Do not act on this run's probe-based findings and report a bug in mlaudit: its "
+					    "probe engine's gradients disagree with finite differences (relative error %.2g, "
+					    "tolerance 1e-6).", evnum(f, "max_rel_err"));
+		return;
+	}
+	if (!strcmp(check, "health")) {
+		int created;
+		struct group *g = group_get(p, "tune_training", "sanity:health", &created);
+		address(g, f);
+		if (!created)
+			return;
+		const char *state = evstr(f, "state") ? evstr(f, "state") : "";
+		const char *where = evstr(f, "where") ? evstr(f, "where") : "the deepest probe";
+		double ratio = evnum(f, "ratio"), lr = evnum(f, "lr"), sug = evnum(f, "suggested_lr");
+		long long layer = json_integer_value(ev(f, "layer"));
+		if (!strcmp(state, "exploding")) {
+			sb_printf(&g->text, "Stabilise the training of deep networks on these data: in %s at Adam lr %s the "
+					    "gradient of layer %lld reached %.3g times its weights' norm (exploding); "
+					    "lower the learning rate", where, rate(a, sizeof a, lr), layer, ratio);
+			if (isfinite(sug) && sug < lr)
+				sb_printf(&g->text, " (the range test suggests about %s)", rate(b, sizeof b, sug));
+			sb_puts(&g->text, ", clip gradients or use fewer layers.");
+		} else {
+			sb_printf(&g->text, "Keep gradients alive in deep networks on these data: in %s at Adam lr %s the "
+					    "gradient of layer %lld fell to %.3g of its weights' norm (vanishing); use He "
+					    "initialisation, normalised inputs or fewer layers.", where,
+				  rate(a, sizeof a, lr), layer, ratio);
+		}
+		return;
+	}
+	if (!strcmp(check, "regularisation")) {
+		const char *what = evstr(f, "best_text") ? evstr(f, "best_text") : evstr(f, "best");
+		double v = evnum(f, "val_loss"), nv = evnum(f, "none_val_loss"), gap = evnum(f, "gap"), ng = evnum(f, "none_gap");
+		regularize_clause(p, f,
+			xasprintf("Regularise networks trained on these data: with %s a 128-unit probe's validation loss "
+				  "is %.3f against %.3f without (the gap between validation and training loss %.3f against "
+				  "%.3f).", what, v, nv, gap, ng),
+			xasprintf("On the probes, %s lowered a 128-unit network's validation loss from %.3f to %.3f.", what,
+				  nv, v));
+		return;
+	}
+	if (!strcmp(check, "distill")) {
+		const char *teacher = evstr(f, "teacher") ? evstr(f, "teacher") : "the model";
+		double sa = evnum(f, "student_acc"), ta = evnum(f, "teacher_acc");
+		long long n = json_integer_value(ev(f, "val_rows"));
+		regularize_clause(p, f,
+			xasprintf("Regularise or shrink %s: a small network (8 hidden units) distilled from it scores "
+				  "accuracy %.3f on %lld held-out training rows against its %.3f, so it fits noise a "
+				  "smaller model ignores.", teacher, sa, n, ta),
+			xasprintf("A small network distilled from %s even beats it on %lld held-out training rows "
+				  "(accuracy %.3f against %.3f).", teacher, n, sa, ta));
+		return;
+	}
+	/* how to train: one recipe */
+	int created;
+	struct group *g = group_get(p, "tune_training", "sanity:training", &created);
+	address(g, f);
+	if (!strcmp(check, "hpo")) {
+		char c[32];
+		part(g, "hpo", xasprintf("with lr %s, L2 %s, %lld hidden units and dropout %.2f (the best of %lld "
+					 "search trials): trained on %s rows until its training loss stopped improving (%lld "
+					 "epochs), a probe with this setting reaches validation loss %.3f (accuracy %.1f%%) "
+					 "against %.3f (%.1f%%) with the usual defaults (Adam lr 1e-3, L2 1e-4, 128 units).",
+					 rate(a, sizeof a, evnum(f, "lr")), rate(b, sizeof b, evnum(f, "l2")),
+					 (long long)json_integer_value(ev(f, "width")), evnum(f, "dropout"),
+					 (long long)json_integer_value(ev(f, "trials")),
+					 num(c, sizeof c, (double)json_integer_value(ev(f, "train_rows"))),
+					 (long long)json_integer_value(ev(f, "epochs")), evnum(f, "val_loss"),
+					 100 * evnum(f, "val_acc"), evnum(f, "default_val_loss"), 100 * evnum(f, "default_val_acc")));
+		double gain = evnum(f, "val_acc") - evnum(f, "default_val_acc");
+		if (p->ctx->metric && !strcmp(p->ctx->metric, "accuracy") && gain > 0)
+			set_gain(g, gain, "validation accuracy of a probe trained with the setting over one trained with the "
+					  "defaults (held-out train rows); for networks on these data, not the audited model");
+	} else if (!strcmp(check, "lr_range")) {
+		double lr = isfinite(evnum(f, "advised_lr")) ? evnum(f, "advised_lr") : evnum(f, "suggested_lr");
+		double loss = isfinite(evnum(f, "train_loss_advised")) ? evnum(f, "train_loss_advised")
+								       : evnum(f, "train_loss_suggested");
+		part(g, "lr_range", xasprintf("Adam starting at a learning rate of about %s rather than the default 1e-3, "
+					      "decayed over training: over the first %lld steps a probe's training loss "
+					      "falls to %.3f against %.3f.", rate(a, sizeof a, lr),
+					      (long long)json_integer_value(ev(f, "steps")), loss, evnum(f, "train_loss_default")));
+	} else if (!strcmp(check, "optimizers")) {
+		static const char *const names[][2] = {{"sgd", "plain SGD"}, {"momentum", "SGD with momentum"},
+						      {"rmsprop", "RMSprop"}, {"adagrad", "AdaGrad"}, {"adam", "Adam"},
+						      {"constant", "a constant rate"}, {"step", "step decay"},
+						      {"exponential", "exponential decay"}, {"cosine", "cosine decay"}};
+		const char *o = evstr(f, "optimizer") ? evstr(f, "optimizer") : "", *sc = evstr(f, "schedule") ? evstr(f, "schedule") : "";
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+			if (!strcmp(o, names[i][0]))
+				o = names[i][1];
+			if (!strcmp(sc, names[i][0]))
+				sc = names[i][1];
+		}
+		long long st = json_integer_value(ev(f, "steps_to_target")), rs = json_integer_value(ev(f, "reference_steps_to_target"));
+		struct strbuf t;
+		sb_init(&t);
+		char *rival = evstr(f, "reference_text") ? xstrdup(evstr(f, "reference_text"))
+							  : xasprintf("Adam at a constant %s", rate(b, sizeof b, evnum(f, "reference_lr")));
+		sb_printf(&t, "%s at lr %s with %s: after %lld steps its validation loss is %.3f against %.3f for %s "
+			      "(averaged over %lld new seeds)", o, rate(a, sizeof a, evnum(f, "lr")), sc,
+			  (long long)json_integer_value(ev(f, "steps")), evnum(f, "confirmed_val_loss"),
+			  evnum(f, "confirmed_reference_val_loss"), rival,
+			  (long long)json_integer_value(json_object_get(ev(f, "confirmation"), "seeds")));
+		free(rival);
+		/* steps to the target were counted against Adam at its usual rate */
+		double ul = isfinite(evnum(f, "usual_adam_lr")) ? evnum(f, "usual_adam_lr") : evnum(f, "reference_lr");
+		if (st >= 0 && rs > st)
+			sb_printf(&t, ", and it reached the target training loss in %.0f%% fewer steps than Adam at a "
+				      "constant %s (%lld against %lld)", 100.0 * (double)(rs - st) / (double)rs, rate(b, sizeof b, ul), st, rs);
+		else if (st >= 0 && rs < 0)
+			sb_printf(&t, ", and it reached the target training loss in %lld steps where Adam at a constant %s "
+				      "never did", st,
+				  rate(b, sizeof b, ul));
+		sb_putc(&t, '.');
+		part(g, "optimizers", xstrdup(t.data));
+		sb_free(&t);
+	} else if (!strcmp(check, "init")) {
+		part(g, "init", xasprintf("check the input scaling and for dead ReLU units: with %s init a network's "
+					  "training loss is %.3f, no better than %.3f with all hidden units identical.",
+					  evstr(f, "init") ? evstr(f, "init") : "He", evnum(f, "train_loss"),
+					  evnum(f, "constant_train_loss")));
+	} else {
+		/* a check this plan does not know yet: its title */
+		part(g, check, xasprintf("%s", fstr(f, "title") ? fstr(f, "title") : "see the probes' training checks."));
+	}
+}
+
+/* The "training" recipe: the first known clause leads ("Train networks on
+ * these data ..."), the others follow as their own sentences. */
+static void compose_training(struct group *g)
+{
+	static const char *const order[] = {"hpo", "lr_range", "optimizers", "init", NULL};
+	sb_free(&g->text);
+	sb_init(&g->text);
+	int lead = 1;
+	for (int i = 0; order[i]; i++) {
+		const char *t = json_string_value(json_object_get(g->parts, order[i]));
+		if (!t)
+			continue;
+		if (!strcmp(order[i], "init"))
+			sb_printf(&g->text, "%s%s%s", lead ? "" : " ", lead ? "Before training networks on these data, c" : "C",
+				  t + 1);
+		else if (lead)
+			sb_printf(&g->text, "Train networks on these data %s%s", strcmp(order[i], "hpo") ? "with " : "", t);
+		else if (!strcmp(order[i], "lr_range"))
+			sb_printf(&g->text, " The learning-rate range test alone suggests %s", t);
+		else if (!strcmp(order[i], "optimizers"))
+			sb_printf(&g->text, " The optimizer comparison favours %s", t);
+		else
+			sb_printf(&g->text, " %s", t);
+		lead = 0;
+	}
+	/* clauses of checks not in the order above */
+	const char *k;
+	json_t *v;
+	json_object_foreach(g->parts, k, v) {
+		int known = 0;
+		for (int i = 0; order[i]; i++)
+			known |= !strcmp(order[i], k);
+		if (!known)
+			sb_printf(&g->text, "%s%s", g->text.len ? " " : "", json_string_value(v));
+	}
+}
+
 static void model_side(struct plan *p, const json_t *f)
 {
 	const char *split = subj(f, "split");
@@ -673,14 +932,16 @@ static void model_side(struct plan *p, const json_t *f)
 				"training data it does no better than predicting the most frequent class.");
 		else
 			relabel(p, f);
+	} else if (is_kind(f, "capacity") && evstr(f, "overfit_from")) {
+		probe_check(p, f);
 	} else if (is_kind(f, "capacity") || is_kind(f, "below_reference")) {
 		simple(p, f, "increase_capacity", "model", "Try a larger or different model: a probe trained on the same data "
 			"does better, so the data hold more than the model captures.");
 	} else if (is_kind(f, "sanity_check")) {
-		char *key = xasprintf("sanity:%s", subj(f, "slice") ? subj(f, "slice") : fstr(f, "id"));
-		snprintf(buf, sizeof buf, "Fix the training setup: %s", fstr(f, "title") ? fstr(f, "title") : "");
-		simple(p, f, "tune_training", key, buf);
-		free(key);
+		probe_check(p, f);
+	} else if (is_kind(f, "unlearnable_labels") && find_group(p, "fix_pipeline", "labels:join")) {
+		/* the mini-batch check already blamed the labels' join */
+		address(find_group(p, "fix_pipeline", "labels:join"), f);
 	} else if (is_kind(f, "insufficient_data") || is_kind(f, "unlearnable_labels")) {
 		simple(p, f, "collect_data", "more", is_kind(f, "insufficient_data")
 			? "Collect more labelled data: the learning curve is still rising at the full training size."
@@ -710,6 +971,8 @@ static int group_cmp(const void *a, const void *b)
 
 static void finish_text(struct group *g)
 {
+	if (!strcmp(g->key, "sanity:training"))
+		compose_training(g);
 	if (!strcmp(g->action, "retrain_recent") || !strcmp(g->action, "reweight")) {
 		struct strbuf names;
 		sb_init(&names);
@@ -759,7 +1022,8 @@ json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx)
 		{"misaligned_metric", NULL},
 		{"label_noise", "confident_errors", NULL},
 		{"overfitting", "low_train_performance", "miscalibration", "capacity", "below_reference", NULL},
-		{"sanity_check", "insufficient_data", "unlearnable_labels", NULL},
+		{"sanity_check", NULL},
+		{"insufficient_data", "unlearnable_labels", NULL},
 	};
 	for (size_t pass = 0; pass < sizeof passes / sizeof passes[0]; pass++) {
 		size_t i;

@@ -15,6 +15,15 @@
  * regularize, reweight, tune_training, increase_capacity). The id hashes the
  * action and its subject, so the same advice keeps its id from night to night.
  *
+ * The probes' training checks (sanity_check findings, capacity) speak about
+ * networks trained on these data: how to train them (the search's setting,
+ * the learning rate, optimizer and schedule, input scaling) is one
+ * tune_training mitigation ("training") whose sentence has a clause per check;
+ * unstable gradients another; regularisation, over-capacity and a student
+ * beating its teacher join the model's regularize advice; a mini-batch that
+ * cannot be fitted goes to relabel (conflicting duplicates) or fix_pipeline
+ * (labels unrelated to the features); wrong probe gradients to fix_pipeline.
+ *
  * measured_effect (retraining a probe with the action applied) is left out:
  * the probe engine is not wired in yet. */
 #ifndef MLA_PLAN_H

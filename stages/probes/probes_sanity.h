@@ -2,12 +2,20 @@
  * stage on a seeded subsample of the encoded train rows.
  *
  * Artifacts (RUN/probes/):
- *   sanity.json  the level, rows used, and per check its rule, numbers and verdict
+ *   sanity.json  the level, rows used, the seconds of each check, and per check
+ *                its rule, numbers, verdict and one line of advice ("advice");
+ *                hpo.final: the search's best and the default trained on every
+ *                budgeted row until their training loss stops improving
  *   hpo.csv      method,trial,lr,l2,width,dropout,score,best_so_far (header only
  *                below the standard level)
- * Findings (step 0): sanity_check (mini-batch not fitted, gradient check above
- * 1e-6, exploding/vanishing gradients, a student beating its teacher),
- * capacity, insufficient_data. */
+ * Findings (step 0), each sanity_check with evidence.check naming its check and
+ * the subject's slice "training check: ..." (so each keeps its own id):
+ * defects (mini-batch not fitted, gradient check above 1e-6, exploding or
+ * vanishing gradients, the audited model beaten by a student distilled from
+ * it) and, at standard and above, training advice confirmed on new seeds
+ * (learning rate far from Adam's default, another optimizer or schedule,
+ * regularisation, hidden units that add nothing, the search's setting beating
+ * the default on the full rows); capacity; insufficient_data. */
 #ifndef MLA_PROBES_SANITY_H
 #define MLA_PROBES_SANITY_H
 

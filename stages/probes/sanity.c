@@ -44,9 +44,11 @@ static void curve_of(const struct probe_trained *t, struct sanity_curve *c)
 }
 
 /* Cross-entropy and accuracy of every probe of r on its train rows (labelled,
- * not validation, row weight > 0) and on the validation rows, from predict. */
-static int fits_of(const struct probe_backend *b, const struct probe_result *r, const struct probe_data *d,
-		   const struct probe_spec *specs, const uint8_t *val, struct sanity_fit *out)
+ * not validation, row weight > 0) and on the validation rows, from predict.
+ * val_rows: NULL, or per probe an array that gets each labelled validation
+ * row's cross-entropy in row order. */
+static int fits_rows(const struct probe_backend *b, const struct probe_result *r, const struct probe_data *d,
+		     const struct probe_spec *specs, const uint8_t *val, struct sanity_fit *out, double **val_rows)
 {
 	size_t P = r->n_probes, W = (size_t)r->out_width, n = d->n;
 	float *pr = xmalloc(P * n * W * sizeof(float));
@@ -69,6 +71,8 @@ static int fits_of(const struct probe_backend *b, const struct probe_result *r, 
 			for (int c = 1; c < d->n_classes; c++)
 				if (q[c] > q[arg])
 					arg = c;
+			if (v && val_rows && val_rows[p])
+				val_rows[p][(size_t)cnt[1]] = -log(fmax(q[y], 1e-12));
 			loss[v] -= log(fmax(q[y], 1e-12));
 			acc[v] += arg == y;
 			cnt[v] += 1;
@@ -80,6 +84,12 @@ static int fits_of(const struct probe_backend *b, const struct probe_result *r, 
 	}
 	free(pr);
 	return 0;
+}
+
+static int fits_of(const struct probe_backend *b, const struct probe_result *r, const struct probe_data *d,
+		   const struct probe_spec *specs, const uint8_t *val, struct sanity_fit *out)
+{
+	return fits_rows(b, r, d, specs, val, out, NULL);
 }
 
 /* Train a job and measure every probe. The result is the caller's (free it). */
@@ -578,6 +588,21 @@ int sanity_lr_sweep(const struct probe_data *d, const struct probe_backend *b, c
  * AdaGrad take larger steps; Adam and RMSprop normalise theirs). */
 static const float optim_lr[SANITY_N_OPTIM] = {0.1f, 0.03f, 0.003f, 0.1f, 0.003f};
 
+void sanity_optim_spec(const struct probe_spec *base, enum probe_optim o, enum probe_sched c, long T,
+		       struct probe_spec *out)
+{
+	*out = *base;
+	out->optim = o;
+	out->sched = c;
+	out->lr = optim_lr[o];
+	out->momentum = 0.9f;
+	out->rho = 0.9f;
+	/* step: halve every quarter; exp: end at 1/100; cosine: down to 0 */
+	out->lr_gamma = c == PROBE_LR_STEP ? 0.5f : 0.01f;
+	out->lr_step = c == PROBE_LR_STEP ? (T / 4 > 0 ? T / 4 : 1) : T;
+	out->lr_min = 0;
+}
+
 int sanity_optimizers(const struct probe_data *d, const struct probe_backend *b, const struct probe_spec *base,
 		      const uint8_t *val_mask, int epochs, size_t batch, double target_loss, uint64_t seed,
 		      struct sanity_optimizers *out)
@@ -596,15 +621,7 @@ int sanity_optimizers(const struct probe_data *d, const struct probe_backend *b,
 	for (int o = 0; o < SANITY_N_OPTIM; o++)
 		for (int c = 0; c < SANITY_N_SCHED; c++) {
 			struct probe_spec *p = &s[o * SANITY_N_SCHED + c];
-			p->optim = (enum probe_optim)o;
-			p->sched = (enum probe_sched)c;
-			p->lr = optim_lr[o];
-			p->momentum = 0.9f;
-			p->rho = 0.9f;
-			/* step: halve every quarter; exp: end at 1/100; cosine: down to 0 */
-			p->lr_gamma = c == PROBE_LR_STEP ? 0.5f : 0.01f;
-			p->lr_step = c == PROBE_LR_STEP ? (T / 4 > 0 ? T / 4 : 1) : T;
-			p->lr_min = 0;
+			sanity_optim_spec(p, (enum probe_optim)o, (enum probe_sched)c, T, p);
 		}
 	struct sanity_fit fit[P];
 	struct probe_result *r = train_fit(b, &job, val_mask, fit);
@@ -778,8 +795,15 @@ void sanity_health(const struct probe_trained *t, struct sanity_health *out)
 			out->ratio_min[l] = fmin(out->ratio_min[l], q);
 			out->ratio_max[l] = fmax(out->ratio_max[l], q);
 		}
-		out->vanishing[l] = out->ratio_last[l] < SANITY_VANISH_RATIO;
 		out->exploding[l] = out->ratio_max[l] > SANITY_EXPLODE_RATIO;
+	}
+	/* vanishing needs a reference: the output layer's ratio, or a stalled loss */
+	double top = out->ratio_last[t->n_layers - 1];
+	double first_loss = t->records[0].train_loss, last_loss = t->records[t->n_records - 1].train_loss;
+	int stalled = !(last_loss <= SANITY_STALL * first_loss);
+	for (int l = 0; l < t->n_layers; l++) {
+		out->vanishing[l] = out->ratio_last[l] < SANITY_VANISH_RATIO &&
+				    (stalled || out->ratio_last[l] < SANITY_VANISH_SPREAD * top);
 		out->any_flag |= out->vanishing[l] | out->exploding[l];
 	}
 	const struct probe_record *last = &t->records[t->n_records - 1];
@@ -789,6 +813,171 @@ void sanity_health(const struct probe_trained *t, struct sanity_health *out)
 		out->dead_flag[l] = last->dead_relu[l] > SANITY_DEAD_SHARE;
 		out->any_flag |= out->dead_flag[l];
 	}
+}
+
+/* ---- paired comparisons ---- */
+
+void sanity_paired_diff(const double *a, const double *b, size_t n, double *mean, double *lo, double *hi)
+{
+	double s = 0, s2 = 0;
+	for (size_t i = 0; i < n; i++)
+		s += a[i] - b[i];
+	*mean = n ? s / (double)n : NAN;
+	for (size_t i = 0; i < n; i++) {
+		double e = a[i] - b[i] - *mean;
+		s2 += e * e;
+	}
+	if (n < 2) {
+		*lo = *hi = NAN;
+		return;
+	}
+	double se = sqrt(s2 / (double)(n - 1) / (double)n);
+	*lo = *mean - 1.959963984540054 * se;
+	*hi = *mean + 1.959963984540054 * se;
+}
+
+int sanity_pair(const struct probe_data *d, const struct probe_backend *b, const struct probe_spec *s,
+		const uint8_t *val, int seeds, int epochs, size_t batch, uint64_t seed, struct sanity_pair *out)
+{
+	memset(out, 0, sizeof *out);
+	out->diff = out->ci_low = out->ci_high = NAN;
+	if (!val || !d->y || seeds < 1 || seeds > SANITY_PAIR_MAX_SEEDS)
+		return ERR_INPUT("sanity: a paired comparison needs labels, validation rows and 1..%d seeds",
+				 SANITY_PAIR_MAX_SEEDS);
+	size_t nv = 0, P = 2 * (size_t)seeds;
+	for (size_t i = 0; i < d->n; i++)
+		nv += val[i] && d->y[i] >= 0;
+	/* probes side-major: s[0] seed 0..seeds-1, then s[1] */
+	struct probe_spec sp[2 * SANITY_PAIR_MAX_SEEDS];
+	double *rows[2 * SANITY_PAIR_MAX_SEEDS];
+	for (size_t p = 0; p < P; p++) {
+		sp[p] = s[p / (size_t)seeds];
+		sp[p].val_mask = val;
+		sp[p].seed += (uint64_t)(p % (size_t)seeds) * 104729;
+		rows[p] = xmalloc((nv ? nv : 1) * sizeof(double));
+	}
+	struct sanity_fit fit[2 * SANITY_PAIR_MAX_SEEDS];
+	struct probe_job job = job_make(d, sp, P, batch, epochs, 0, seed);
+	struct probe_result *r = b->train(b, &job);
+	int rc = r && fits_rows(b, r, d, sp, val, fit, rows) == 0 ? 0 : -1;
+	if (rc == 0) {
+		double *mean[2] = {xcalloc(nv ? nv : 1, sizeof(double)), xcalloc(nv ? nv : 1, sizeof(double))};
+		for (size_t p = 0; p < P; p++) {
+			int side = (int)(p / (size_t)seeds);
+			for (size_t i = 0; i < nv; i++)
+				mean[side][i] += rows[p][i] / seeds;
+			struct sanity_fit *f = &out->fit[side];
+			f->train_loss += fit[p].train_loss / seeds;
+			f->train_acc += fit[p].train_acc / seeds;
+			f->val_loss += fit[p].val_loss / seeds;
+			f->val_acc += fit[p].val_acc / seeds;
+		}
+		for (int k = 0; k < seeds; k++)
+			out->wins += fit[k].val_loss < fit[seeds + k].val_loss;
+		out->seeds = seeds;
+		out->n = nv;
+		sanity_paired_diff(mean[0], mean[1], nv, &out->diff, &out->ci_low, &out->ci_high);
+		free(mean[0]);
+		free(mean[1]);
+	}
+	probe_result_free(r);
+	for (size_t p = 0; p < P; p++)
+		free(rows[p]);
+	return rc;
+}
+
+/* ---- 9b. the best trial on the full train rows ---- */
+
+long sanity_plateau(const float *loss, size_t n, double rel, int patience)
+{
+	double best = INFINITY;
+	int bad = 0;
+	if (patience < 1)
+		patience = 1;
+	for (size_t i = 0; i < n; i++) {
+		double l = loss[i];
+		if (!isfinite(l))
+			return (long)i;
+		/* a loss below the best but not by `rel` is no improvement, and
+		 * does not move the bar: slow creep still adds up to one */
+		if (l < best * (1 - rel)) {
+			best = l;
+			bad = 0;
+		} else if (++bad >= patience) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+void sanity_final_free(struct sanity_final_run *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		free(r[i].val_row_loss);
+		r[i].val_row_loss = NULL;
+	}
+}
+
+int sanity_final(const struct probe_data *d, const struct probe_backend *b, const struct probe_spec *specs,
+		 size_t n, const uint8_t *val, int max_epochs, int patience, size_t batch, uint64_t seed,
+		 struct sanity_final_run *out)
+{
+	memset(out, 0, n * sizeof *out);
+	if (!val || !d->y || n == 0 || max_epochs < 1 || batch < 1)
+		return ERR_INPUT("sanity: final training needs labels, validation rows, specs and max_epochs >= 1");
+	size_t n_val = 0;
+	for (size_t i = 0; i < d->n; i++)
+		n_val += val[i] && d->y[i] >= 0;
+	struct probe_spec *s = xmalloc(n * sizeof *s);
+	double **rows = xmalloc(n * sizeof *rows);
+	for (size_t i = 0; i < n; i++) {
+		s[i] = specs[i];
+		s[i].val_mask = val;
+		s[i].patience = 0;
+		/* constant rate: a shorter run then retraces the longer one */
+		s[i].sched = PROBE_LR_CONSTANT;
+		out[i].n_val = n_val;
+		out[i].val_row_loss = xmalloc((n_val ? n_val : 1) * sizeof(double));
+		rows[i] = out[i].val_row_loss;
+	}
+	struct probe_job job = job_make(d, s, n, batch, max_epochs, 0, seed);
+	struct sanity_fit *fit = xmalloc(n * sizeof *fit);
+	struct probe_result *r = b->train(b, &job);
+	int rc = r && fits_rows(b, r, d, s, val, fit, rows) == 0 ? 0 : -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct probe_trained *t = &r->probes[i];
+		size_t nr = t->n_records;
+		float *tl = xmalloc((nr ? nr : 1) * sizeof(float));
+		for (size_t k = 0; k < nr; k++)
+			tl[k] = t->records[k].train_loss;
+		long at = sanity_plateau(tl, nr, SANITY_PLATEAU_REL, patience);
+		free(tl);
+		curve_of(t, &out[i].curve);
+		struct sanity_final_run *o = &out[i];
+		o->stopped = at >= 0;
+		size_t last = at >= 0 ? (size_t)at : nr - 1;
+		o->epochs = nr ? t->records[last].epoch + 1 : 0;
+		o->steps = nr ? t->records[last].step : 0;
+		o->train_loss = nr ? t->records[last].train_loss : NAN;
+		if (!o->stopped || last + 1 == nr) {
+			o->fit = fit[i];
+			continue;
+		}
+		/* stopped before the cap: train again for exactly its epochs */
+		struct probe_job j1 = job_make(d, &s[i], 1, batch, o->epochs, 0, seed);
+		struct probe_result *r1 = b->train(b, &j1);
+		rc = r1 && fits_rows(b, r1, d, &s[i], val, &o->fit, &rows[i]) == 0 ? 0 : -1;
+		if (rc == 0)
+			o->steps = r1->probes[0].steps;
+		probe_result_free(r1);
+	}
+	probe_result_free(r);
+	free(fit);
+	free(rows);
+	free(s);
+	if (rc != 0)
+		sanity_final_free(out, n);
+	return rc;
 }
 
 /* ---- 10. distillation ---- */
@@ -821,6 +1010,7 @@ int sanity_distill(const struct probe_data *d, const struct probe_backend *b, co
 		return -1;
 	}
 	double cnt = 0, agree = 0, sacc = 0, tacc = 0, sl = 0, tl = 0;
+	double *sc = xmalloc((n ? n : 1) * sizeof(double)), *tc = xmalloc((n ? n : 1) * sizeof(double));
 	for (size_t i = 0; i < n; i++) {
 		if (!test_mask[i] || d->y[i] < 0)
 			continue;
@@ -833,6 +1023,8 @@ int sanity_distill(const struct probe_data *d, const struct probe_backend *b, co
 				at = c;
 		}
 		int y = d->y[i];
+		sc[(size_t)cnt] = (int)as == y;
+		tc[(size_t)cnt] = (int)at == y;
 		cnt++;
 		agree += as == at;
 		sacc += (int)as == y;
@@ -842,6 +1034,11 @@ int sanity_distill(const struct probe_data *d, const struct probe_backend *b, co
 	}
 	free(pr);
 	probe_result_free(r);
+	double mean;
+	sanity_paired_diff(sc, tc, (size_t)cnt, &mean, &out->diff_low, &out->diff_high);
+	free(sc);
+	free(tc);
+	out->n = (size_t)cnt;
 	if (cnt == 0)
 		return ERR_INPUT("sanity: distillation: no labelled test row");
 	out->fidelity = agree / cnt;
@@ -849,7 +1046,7 @@ int sanity_distill(const struct probe_data *d, const struct probe_backend *b, co
 	out->teacher_acc = tacc / cnt;
 	out->student_loss = sl / cnt;
 	out->teacher_loss = tl / cnt;
-	out->student_beats_teacher = out->student_acc > out->teacher_acc + 0.01;
+	out->student_beats_teacher = out->student_acc > out->teacher_acc + 0.01 && out->diff_low > 0;
 	out->reasons = out->student_beats_teacher
 			       ? "the teacher likely overfits: the student may be regularised more effectively, its "
 				 "simpler architecture may suit the task better, or its learning rate and optimizer "

@@ -257,9 +257,13 @@ int sanity_search(enum sanity_search method, sanity_objective f, void *ctx, size
 	if (method == SANITY_GRID || method == SANITY_RANDOM) {
 		size_t filled = 0;
 		if (method == SANITY_GRID) {
+			/* at least two levels: one level is a single point, and the
+			 * "grid" would be random search in disguise (12 trials in 4
+			 * dimensions gave k = 1); a grid larger than the budget is cut
+			 * in the seeded order below */
 			size_t k = (size_t)floor(pow((double)budget, 1.0 / (double)dims) + 1e-9), total = 1;
-			if (k < 1)
-				k = 1;
+			if (k < 2)
+				k = budget >= 2 ? 2 : 1;
 			for (size_t j = 0; j < dims; j++)
 				total *= k;
 			/* grid points in a seeded order, so a truncated round is not one corner */

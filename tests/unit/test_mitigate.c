@@ -216,6 +216,179 @@ START_TEST(ids_are_stable)
 }
 END_TEST
 
+/* ---- the probes' training checks ---- */
+
+/* What probes_sanity.c writes: a night where the checks advise a search
+ * setting, a higher learning rate, another optimizer, warn of exploding
+ * gradients, and find regularisation and a smaller size better, beside the
+ * evaluate stage's overfitting finding. */
+static const char *checks =
+	"["
+	"{\"id\": \"F-over\", \"step\": 1, \"kind\": \"overfitting\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"test\", \"rows\": 1000},"
+	" \"evidence\": {\"train\": {\"value\": 0.95}, \"test\": {\"value\": 0.83}, \"gap\": {\"value\": 0.12}}},"
+	"{\"id\": \"F-lr\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"low\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: learning rate\"},"
+	" \"evidence\": {\"check\": \"lr_range\", \"optimizer\": \"adam\", \"advised_lr\": 0.0031, \"suggested_lr\": 0.0042,"
+	"  \"default_lr\": 0.001, \"steps\": 252, \"train_loss_advised\": 0.34, \"train_loss_default\": 0.444}},"
+	"{\"id\": \"F-opt\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"low\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: optimizer and schedule\"},"
+	" \"evidence\": {\"check\": \"optimizers\", \"optimizer\": \"momentum\", \"schedule\": \"cosine\", \"lr\": 0.03,"
+	"  \"steps_to_target\": 120, \"reference_lr\": 0.0031, \"usual_adam_lr\": 0.003, \"reference_steps_to_target\": 200,"
+	"  \"reference_text\": \"Adam with cosine decay at 0.0031, the learning-rate check's rate\","
+	"  \"steps\": 300,"
+	"  \"confirmed_val_loss\": 0.301, \"confirmed_reference_val_loss\": 0.334,"
+	"  \"confirmation\": {\"seeds\": 3, \"wins\": 3}}},"
+	"{\"id\": \"F-hpo\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"low\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: hyper-parameter search\"},"
+	" \"evidence\": {\"check\": \"hpo\", \"trials\": 36, \"lr\": 0.0061, \"l2\": 1.9e-05, \"width\": 36, \"dropout\": 0.13,"
+	"  \"train_rows\": 90000, \"epochs\": 12, \"val_loss\": 0.312, \"val_acc\": 0.881, \"default_val_loss\": 0.35,"
+	"  \"default_val_acc\": 0.86}},"
+	"{\"id\": \"F-health\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: gradient health\"},"
+	" \"evidence\": {\"check\": \"health\", \"where\": \"mlp128x128x128\", \"state\": \"exploding\", \"layer\": 1,"
+	"  \"ratio\": 3.2, \"lr\": 0.003, \"suggested_lr\": 0.001}},"
+	"{\"id\": \"F-reg\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"low\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: regularisation\"},"
+	" \"evidence\": {\"check\": \"regularisation\", \"best\": \"l2\", \"best_text\": \"L2 1e-2\", \"val_loss\": 0.41,"
+	"  \"none_val_loss\": 0.52, \"gap\": 0.05, \"none_gap\": 0.3}},"
+	"{\"id\": \"F-cap\", \"step\": \"probes\", \"kind\": \"capacity\", \"severity\": \"low\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\"},"
+	" \"evidence\": {\"best\": \"mlp32\", \"overfit_from\": \"mlp128x128\", \"best_val_loss\": 0.3, \"overfit_val_loss\": 0.35}}"
+	"]";
+
+static json_t *find_addressing(json_t *plan, const char *fid)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(plan, "mitigations"), i, m)
+		if (addresses(m, fid))
+			return m;
+	return NULL;
+}
+
+START_TEST(training_checks_map_to_mitigations)
+{
+	json_t *f = parse(checks);
+	struct plan_ctx ctx = {.metric = "accuracy", .train_rows = 100000, .quality = NULL};
+	json_t *plan = plan_mitigations(f, &ctx);
+
+	/* how to train: one recipe, the search's setting first, each check a clause with its numbers */
+	json_t *tt = find_addressing(plan, "F-hpo");
+	ck_assert_ptr_nonnull(tt);
+	ck_assert_str_eq(json_string_value(json_object_get(tt, "action")), "tune_training");
+	ck_assert(addresses(tt, "F-lr") && addresses(tt, "F-opt") && !addresses(tt, "F-health"));
+	const char *t = text(tt);
+	ck_assert_msg(!strncmp(t, "Train networks on these data with lr 0.0061, L2 1.9e-05, 36 hidden units and dropout "
+				  "0.13 (the best of 36 search trials): trained on 90,000 rows until its training loss "
+				  "stopped improving (12 epochs)", strlen("Train networks on these data with lr 0.0061, L2 "
+				  "1.9e-05, 36 hidden units and dropout 0.13 (the best of 36 search trials): trained on "
+				  "90,000 rows until its training loss stopped improving (12 epochs)")), "%s", t);
+	ck_assert_msg(strstr(t, "validation loss 0.312 (accuracy 88.1%) against 0.350 (86.0%)"), "%s", t);
+	ck_assert_msg(strstr(t, "The learning-rate range test alone suggests Adam starting at a learning rate of about "
+				"0.0031 rather than the default 1e-3, decayed over training: over the first 252 steps a "
+				"probe's training loss falls to 0.340 against 0.444."), "%s", t);
+	ck_assert_msg(strstr(t, "The optimizer comparison favours SGD with momentum at lr 0.03 with cosine decay: after "
+				"300 steps its validation loss is 0.301 against 0.334 for Adam with cosine decay at 0.0031, "
+				"the learning-rate check's rate (averaged over 3 new seeds), and it reached the target "
+				"training loss in 40% fewer steps than Adam at a constant 0.003 (120 against 200)."), "%s", t);
+	/* its gain: the probe's validation accuracy over the defaults, said to be about probes */
+	json_t *g = json_object_get(tt, "expected_gain");
+	ck_assert_double_eq_tol(json_real_value(json_object_get(g, "value")), 0.021, 1e-12);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(g, "basis")), "not the audited model"));
+
+	/* unstable gradients: their own advice, with the range test's lower rate */
+	json_t *h = find_addressing(plan, "F-health");
+	ck_assert(h && h != tt);
+	ck_assert_str_eq(json_string_value(json_object_get(h, "action")), "tune_training");
+	ck_assert_str_eq(json_string_value(json_object_get(h, "severity")), "medium");
+	ck_assert_msg(strstr(text(h), "in mlp128x128x128 at Adam lr 0.003 the gradient of layer 1 reached 3.2 times its "
+				      "weights' norm (exploding); lower the learning rate (the range test suggests "
+				      "about 0.001)"), "%s", text(h));
+
+	/* regularisation and over-capacity join the model's regularize advice */
+	json_t *rg = find_addressing(plan, "F-over");
+	ck_assert_str_eq(json_string_value(json_object_get(rg, "action")), "regularize");
+	ck_assert(addresses(rg, "F-reg") && addresses(rg, "F-cap"));
+	ck_assert_msg(strstr(text(rg), "0.950 on train but 0.830 on test") &&
+		      strstr(text(rg), "On the probes, L2 1e-2 lowered a 128-unit network's validation loss from 0.520 "
+				       "to 0.410.") &&
+		      strstr(text(rg), "networks larger than mlp32 overfit these data"), "%s", text(rg));
+	ck_assert_ptr_null(mitigation(plan, "increase_capacity", 0));
+	json_decref(plan);
+
+	/* alone, the learning rate leads the recipe; the regularisation check leads its own advice */
+	json_t *lr = json_array();
+	json_array_append(lr, json_array_get(f, 1));
+	json_array_append(lr, json_array_get(f, 5));
+	plan = plan_mitigations(lr, &ctx);
+	ck_assert_str_eq(text(find_addressing(plan, "F-lr")),
+			 "Train networks on these data with Adam starting at a learning rate of about 0.0031 rather than the "
+			 "default 1e-3, decayed over training: over the first 252 steps a probe's training loss falls to "
+			 "0.340 against 0.444.");
+	ck_assert_ptr_null(json_object_get(find_addressing(plan, "F-lr"), "expected_gain"));
+	ck_assert_msg(!strncmp(text(find_addressing(plan, "F-reg")), "Regularise networks trained on these data: with L2 "
+			       "1e-2 a 128-unit probe's validation loss is 0.410 against 0.520 without", 90), "%s",
+		      text(find_addressing(plan, "F-reg")));
+	json_decref(plan);
+	json_decref(lr);
+	json_decref(f);
+}
+END_TEST
+
+/* A batch the small network cannot fit points at the labels, not the training. */
+static const char *unfit =
+	"["
+	"{\"id\": \"F-conf\", \"step\": 2, \"kind\": \"data_quality\", \"severity\": \"medium\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"conflicting labels\", \"rows\": 40}, \"evidence\": {}},"
+	"{\"id\": \"F-batch\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: overfit a mini-batch\"},"
+	" \"evidence\": {\"check\": \"overfit_batch\", \"cause\": \"conflicting_duplicates\", \"rows\": 256,"
+	"  \"final_acc\": 0.9, \"n_conflicts\": 20, \"max_reachable_acc\": 0.92}},"
+	"{\"id\": \"F-grad\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: gradient check\"},"
+	" \"evidence\": {\"check\": \"gradient_check\", \"max_rel_err\": 0.02}}"
+	"]";
+
+static const char *shuffled =
+	"["
+	"{\"id\": \"F-unl\", \"step\": 3, \"kind\": \"unlearnable_labels\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\"}, \"evidence\": {}},"
+	"{\"id\": \"F-batch\", \"step\": \"probes\", \"kind\": \"sanity_check\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"train\", \"slice\": \"training check: overfit a mini-batch\"},"
+	" \"evidence\": {\"check\": \"overfit_batch\", \"cause\": \"no_learnable_signal\", \"rows\": 256,"
+	"  \"final_acc\": 0.74, \"n_conflicts\": 0, \"held_out_learnable\": false}}"
+	"]";
+
+START_TEST(unfittable_batch_points_at_labels)
+{
+	struct plan_ctx ctx = {.metric = "accuracy", .train_rows = 4000, .quality = NULL};
+	json_t *f = parse(unfit), *plan = plan_mitigations(f, &ctx);
+	/* conflicting duplicates: the same relabel advice as the data-quality finding */
+	json_t *rl = find_addressing(plan, "F-batch");
+	ck_assert_str_eq(json_string_value(json_object_get(rl, "action")), "relabel");
+	ck_assert(addresses(rl, "F-conf"));
+	/* wrong gradients void the probe results */
+	json_t *pe = find_addressing(plan, "F-grad");
+	ck_assert_str_eq(json_string_value(json_object_get(pe, "action")), "fix_pipeline");
+	ck_assert_msg(strstr(text(pe), "relative error 0.02"), "%s", text(pe));
+	json_decref(plan);
+	json_decref(f);
+
+	/* no signal: check the join; the unlearnable-labels finding joins it instead of "add features" */
+	f = parse(shuffled);
+	plan = plan_mitigations(f, &ctx);
+	ck_assert_uint_eq(json_array_size(json_object_get(plan, "mitigations")), 1);
+	json_t *fx = find_addressing(plan, "F-batch");
+	ck_assert_str_eq(json_string_value(json_object_get(fx, "action")), "fix_pipeline");
+	ck_assert(addresses(fx, "F-unl"));
+	ck_assert_msg(strstr(text(fx), "fits only 74.0% of a 256-row training batch and no probe beats the majority class"),
+		      "%s", text(fx));
+	json_decref(plan);
+	json_decref(f);
+}
+END_TEST
+
 /* ---- the stage on a synth run ---- */
 
 static int run_bin(const char *const *args)
@@ -295,6 +468,8 @@ Suite *mitigate_suite(void)
 	tcase_add_test(tc, rows_to_collect_rule);
 	tcase_add_test(tc, findings_map_to_actions);
 	tcase_add_test(tc, ids_are_stable);
+	tcase_add_test(tc, training_checks_map_to_mitigations);
+	tcase_add_test(tc, unfittable_batch_points_at_labels);
 	tcase_add_test(tc, stage_writes_schema_shaped_mitigations);
 	suite_add_tcase(s, tc);
 	return s;

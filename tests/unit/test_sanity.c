@@ -344,6 +344,9 @@ START_TEST(test_batched_checks_run)
 	ck_assert_double_gt(dd.fidelity, 0.8);   /* the teacher is the true rule: learnable */
 	ck_assert_double_eq_tol(dd.teacher_acc, 1.0, 1e-12);
 	ck_assert_int_eq(dd.student_beats_teacher, 0);
+	/* the paired interval brackets the accuracy difference */
+	ck_assert_uint_gt(dd.n, 50);
+	ck_assert(dd.diff_low <= dd.student_acc - dd.teacher_acc && dd.student_acc - dd.teacher_acc <= dd.diff_high);
 
 	struct sanity_hpo h;
 	ck_assert_int_eq(sanity_hpo(&t.data, b, val, 8, 4, 2, 32, 1, &h), 0);
@@ -353,6 +356,123 @@ START_TEST(test_batched_checks_run)
 		ck_assert(isfinite(h.trials[m][7].best_so_far));
 	}
 	sanity_hpo_free(&h);
+	free(val);
+	sdata_free(&t);
+}
+END_TEST
+
+/* ---- the best trial's final training: the plateau rule ---- */
+
+START_TEST(test_plateau_rule)
+{
+	/* falling by 1% an epoch never stops */
+	float fall[20];
+	for (int i = 0; i < 20; i++)
+		fall[i] = (float)pow(0.99, i);
+	ck_assert_int_eq(sanity_plateau(fall, 20, 1e-3, 3), -1);
+	/* flat from index 5 on: epochs 6, 7, 8 do not improve, it stops after 8 */
+	float flat[12] = {1.0f, 0.8f, 0.7f, 0.65f, 0.62f, 0.6f, 0.6f, 0.5999f, 0.6001f, 0.59f, 0.58f, 0.57f};
+	ck_assert_int_eq(sanity_plateau(flat, 12, 1e-3, 3), 8);
+	/* a dip of 0.05% is no improvement, and does not move the bar... */
+	float creep[8] = {1.0f, 0.9995f, 0.99905f, 0.9985f, 0.998f, 0.9975f, 0.997f, 0.9965f};
+	ck_assert_int_eq(sanity_plateau(creep, 8, 1e-3, 2), 2);
+	/* ...so a slow creep still counts once it adds up to 0.1% (patience 3) */
+	ck_assert_int_eq(sanity_plateau(creep, 8, 1e-3, 3), -1);
+	/* a diverged run stops at once */
+	float nan[4] = {1.0f, 0.5f, NAN, 0.1f};
+	ck_assert_int_eq(sanity_plateau(nan, 4, 1e-3, 3), 2);
+}
+END_TEST
+
+START_TEST(test_paired_diff)
+{
+	double a[4] = {1, 2, 3, 4}, b[4] = {0.5, 1.5, 3.5, 3.0};
+	double m, lo, hi;
+	sanity_paired_diff(a, b, 4, &m, &lo, &hi);
+	/* differences 0.5, 0.5, -0.5, 1.0: mean 0.375, sd 0.6292, se 0.3146 */
+	ck_assert_double_eq_tol(m, 0.375, 1e-12);
+	ck_assert_double_eq_tol(hi - m, 1.959963984540054 * sqrt(0.39583333333333333 / 4), 1e-9);
+	ck_assert_double_eq_tol(m - lo, hi - m, 1e-12);
+	sanity_paired_diff(a, b, 1, &m, &lo, &hi);
+	ck_assert_double_eq_tol(m, 0.5, 1e-12);
+	ck_assert(isnan(lo) && isnan(hi));
+}
+END_TEST
+
+START_TEST(test_final_retraces_to_the_stop)
+{
+	struct sdata t;
+	sdata_make(&t, 400, 4, 3, 31);
+	uint8_t *val = sanity_val_mask(&t.data, 0.2, 31);
+	const struct probe_backend *b = probe_cpu_backend();
+	struct probe_spec s;
+	probe_spec_init(&s);
+	s.n_hidden = 1;
+	s.hidden[0] = 16;
+	s.init = PROBE_INIT_HE;
+	s.lr = 0.02f;
+	s.sched = PROBE_LR_COSINE;   /* replaced by a constant rate */
+	s.seed = 5;
+	struct sanity_final_run f;
+	ck_assert_int_eq(sanity_final(&t.data, b, &s, 1, val, 60, 3, 32, 7, &f), 0);
+	if (verbose())
+		fprintf(stderr, "final: %d epochs, %ld steps, stopped %d, train %.4f, val %.4f\n", f.epochs, f.steps,
+			f.stopped, f.fit.train_loss, f.fit.val_loss);
+	ck_assert_int_eq(f.stopped, 1);
+	ck_assert_int_lt(f.epochs, 60);
+	ck_assert_int_eq(f.steps, (long)f.epochs * 13);   /* 400 rows, batch 32 */
+	/* the run was trained again to the stop: its validation loss is the one
+	 * the long run recorded at that epoch (the curve keeps every epoch) */
+	ck_assert_uint_ge(f.curve.n, (size_t)f.epochs);
+	ck_assert_double_eq_tol(f.fit.val_loss, f.curve.val_loss[f.epochs - 1], 1e-4);
+	ck_assert_double_ne_tol(f.fit.val_loss, f.curve.val_loss[f.curve.n - 1], 1e-6);
+	/* one loss per labelled validation row, averaging to the validation loss */
+	double sum = 0;
+	for (size_t i = 0; i < f.n_val; i++)
+		sum += f.val_row_loss[i];
+	ck_assert_uint_gt(f.n_val, 40);
+	ck_assert_double_eq_tol(sum / (double)f.n_val, f.fit.val_loss, 1e-9);
+	sanity_final_free(&f, 1);
+
+	/* a cap too short for the rule: ran into it */
+	ck_assert_int_eq(sanity_final(&t.data, b, &s, 1, val, 2, 3, 32, 7, &f), 0);
+	ck_assert_int_eq(f.stopped, 0);
+	ck_assert_int_eq(f.epochs, 2);
+	sanity_final_free(&f, 1);
+	free(val);
+	sdata_free(&t);
+}
+END_TEST
+
+START_TEST(test_pair_prefers_the_trained)
+{
+	struct sdata t;
+	sdata_make(&t, 400, 4, 3, 41);
+	uint8_t *val = sanity_val_mask(&t.data, 0.25, 41);
+	struct probe_spec s[2];
+	for (int i = 0; i < 2; i++) {
+		probe_spec_init(&s[i]);
+		s[i].n_hidden = 1;
+		s[i].hidden[0] = 16;
+		s[i].init = PROBE_INIT_HE;
+		s[i].seed = 9;
+	}
+	s[0].lr = 0.01f;
+	s[1].lr = 1e-6f;   /* barely moves from its start */
+	struct sanity_pair p;
+	ck_assert_int_eq(sanity_pair(&t.data, probe_cpu_backend(), s, val, 3, 4, 32, 3, &p), 0);
+	if (verbose())
+		fprintf(stderr, "pair: %.4f vs %.4f, diff %.4f [%.4f, %.4f], wins %d/%d\n", p.fit[0].val_loss,
+			p.fit[1].val_loss, p.diff, p.ci_low, p.ci_high, p.wins, p.seeds);
+	ck_assert_int_eq(p.seeds, 3);
+	ck_assert_int_eq(p.wins, 3);
+	ck_assert_double_lt(p.ci_high, 0);
+	ck_assert_double_eq_tol(p.diff, p.fit[0].val_loss - p.fit[1].val_loss, 1e-9);
+	/* the same spec on both sides: no winner by construction */
+	s[1] = s[0];
+	ck_assert_int_eq(sanity_pair(&t.data, probe_cpu_backend(), s, val, 2, 4, 32, 3, &p), 0);
+	ck_assert_double_eq_tol(p.diff, 0, 1e-12);
+	ck_assert_int_eq(p.wins, 0);
 	free(val);
 	sdata_free(&t);
 }
@@ -368,7 +488,7 @@ START_TEST(test_health_flags)
 	for (int i = 0; i < 2; i++) {
 		rec[i].weight_norm[0] = rec[i].weight_norm[1] = 1;
 		rec[i].grad_norm[0] = 1e-7f;   /* vanishing */
-		rec[i].grad_norm[1] = i ? 5.0f : 0.1f;   /* exploding at the end */
+		rec[i].grad_norm[1] = i ? 50.0f : 0.1f;   /* exploding at the end */
 	}
 	rec[1].dead_relu[0] = 0.75f;
 	struct sanity_health h;
@@ -379,6 +499,28 @@ START_TEST(test_health_flags)
 	ck_assert_int_eq(h.exploding[1], 1);
 	ck_assert_int_eq(h.dead_flag[0], 1);
 	ck_assert_int_eq(h.any_flag, 1);
+	/* a ratio of 5 is fast early movement, not an explosion */
+	rec[1].grad_norm[1] = 5.0f;
+	sanity_health(&t, &h);
+	ck_assert_int_eq(h.exploding[1], 0);
+	rec[1].grad_norm[1] = INFINITY;
+	sanity_health(&t, &h);
+	ck_assert_int_eq(h.exploding[1], 1);
+
+	/* tiny gradients in every layer of a network that fitted its rows are
+	 * convergence; the same gradients with a loss that never fell are a stall */
+	for (int i = 0; i < 2; i++) {
+		rec[i].grad_norm[0] = rec[i].grad_norm[1] = 1e-7f;
+		rec[i].dead_relu[0] = 0;
+	}
+	rec[0].train_loss = 1.0f;
+	rec[1].train_loss = 0.01f;
+	sanity_health(&t, &h);
+	ck_assert_int_eq(h.vanishing[0] | h.vanishing[1], 0);
+	ck_assert_int_eq(h.any_flag, 0);
+	rec[1].train_loss = 0.95f;
+	sanity_health(&t, &h);
+	ck_assert_int_eq(h.vanishing[0] & h.vanishing[1], 1);
 }
 END_TEST
 
@@ -396,6 +538,10 @@ Suite *sanity_suite(void)
 	tcase_add_test(tc, test_bayes_beats_grid);
 	tcase_add_test(tc, test_batched_checks_run);
 	tcase_add_test(tc, test_health_flags);
+	tcase_add_test(tc, test_plateau_rule);
+	tcase_add_test(tc, test_paired_diff);
+	tcase_add_test(tc, test_final_retraces_to_the_stop);
+	tcase_add_test(tc, test_pair_prefers_the_trained);
 	suite_add_tcase(s, tc);
 	return s;
 }
