@@ -1383,6 +1383,23 @@ static double measured_gain(const json_t *m)
 	return gain_of(json_string_value(json_object_get(e, "metric")), json_number_value(dv));
 }
 
+/* 1 when the measurement rules a gain out: the upper end of the gain's
+ * interval is at or below 0, on the slice's own rows where the action was
+ * judged there (a slice's effect is diluted in the whole split). */
+static int measured_no_gain(const json_t *m)
+{
+	const json_t *e = json_object_get(m, "measured_effect");
+	const char *metric = json_string_value(json_object_get(e, "metric"));
+	const json_t *delta = json_object_get(json_object_get(e, "on_slice"), "delta");
+	if (!delta)
+		delta = json_object_get(e, "delta");
+	const json_t *lo = json_object_get(delta, "ci_low"), *hi = json_object_get(delta, "ci_high");
+	if (!metric || !json_is_number(lo) || !json_is_number(hi))
+		return 0;
+	double best = metric_higher_is_better(metric) ? json_number_value(hi) : -json_number_value(lo);
+	return best <= 0;
+}
+
 void whatif_order(json_t *plan)
 {
 	json_t *list = json_object_get(plan, "mitigations");
@@ -1409,6 +1426,18 @@ void whatif_order(json_t *plan)
 	}
 	for (size_t i = 0; i < nm; i++)
 		json_array_set_new(list, slot[i], meas[i]);
+	/* an action a probe showed not to help goes last: "do first" must not be
+	 * something measured to gain nothing */
+	json_t *kept = json_array(), *last = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *m = json_array_get(list, i);
+		json_array_append(json_object_get(m, "measured_effect") && measured_no_gain(m) ? last : kept, m);
+	}
+	json_array_extend(kept, last);
+	json_array_clear(list);
+	json_array_extend(list, kept);
+	json_decref(kept);
+	json_decref(last);
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(json_array_get(list, i), "priority", json_integer((json_int_t)i + 1));
 	free(slot);
@@ -1423,5 +1452,6 @@ const char *whatif_rules(void)
 	       "own split when labelled; the other half for retrain_recent) with a paired bootstrap interval of the "
 	       "delta; retrain_recent is not measured while the plan repairs that split's feeds first. Mitigations "
 	       "with a measured effect are re-ordered among the places they hold by measured gain, largest first; "
-	       "the others keep their places.";
+	       "the others keep their places; one whose measured gain has an interval at or below 0 (on the slice's "
+	       "own rows for a slice) goes last.";
 }

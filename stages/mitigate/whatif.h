@@ -40,7 +40,9 @@
  * Order (whatif_order): the mitigations with a measured effect are re-ordered
  * among the places they hold, by measured gain (largest first; a fall of
  * log_loss, brier or ece is a gain); the others keep their places, so the
- * plan's severity order and "fix the data before the model" still hold. */
+ * plan's severity order and "fix the data before the model" still hold. A
+ * mitigation whose measured gain is ruled out (the interval's upper end at or
+ * below 0, on the slice's own rows for a slice) goes last. */
 #ifndef MLA_WHATIF_H
 #define MLA_WHATIF_H
 

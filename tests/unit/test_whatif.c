@@ -474,6 +474,26 @@ START_TEST(order_moves_only_measured)
 	ck_assert(strstr(whatif_rules(), "paired bootstrap"));
 	json_decref(plan);
 
+	/* measured to gain nothing: last, whatever its place; a slice is judged
+	 * on its own rows, and a fall of log_loss is a gain */
+	plan = parse(
+		"{\"mitigations\": ["
+		"{\"id\": \"S\", \"action\": \"collect_data\", \"measured_effect\": {\"metric\": \"accuracy\","
+		" \"delta\": {\"value\": 0.001, \"ci_low\": -0.002, \"ci_high\": 0.004},"
+		" \"on_slice\": {\"delta\": {\"value\": -0.01, \"ci_low\": -0.03, \"ci_high\": 0.0}}}},"
+		"{\"id\": \"A\", \"action\": \"fix_pipeline\"},"
+		"{\"id\": \"L\", \"action\": \"relabel\", \"measured_effect\": {\"metric\": \"log_loss\","
+		" \"delta\": {\"value\": -0.02, \"ci_low\": -0.04, \"ci_high\": -0.001}}},"
+		"{\"id\": \"R\", \"action\": \"retrain_recent\", \"measured_effect\": {\"metric\": \"accuracy\","
+		" \"delta\": {\"value\": -0.004, \"ci_low\": -0.009, \"ci_high\": 0.003}}}"
+		"]}");
+	whatif_order(plan);
+	static const char *const want2[] = {"L", "A", "R", "S"};
+	list = json_object_get(plan, "mitigations");
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, i), "id")), want2[i]);
+	json_decref(plan);
+
 	/* data are loaded only when some finding names what an action would change */
 	json_t *findings = parse("[{\"id\": \"F-drift\", \"kind\": \"data_drift\", \"subject\": {\"split\": \"current\","
 				 " \"feature\": \"x1\"}}, {\"id\": \"F-test\", \"kind\": \"confident_errors\","
