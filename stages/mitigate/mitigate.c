@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Bump when a rule changes, so stored results are not reused. */
-#define MITIGATE_RULES 2
+#define MITIGATE_RULES 3
 
 /* The what-if probe's width when the probes stage left no best probe, and
  * the most it may have: the what-if job trains up to nine probes in the
@@ -136,15 +136,12 @@ int mitigate_run(struct stage_ctx *ctx)
 		if (whatif_wanted(out, all))
 			rc = measure(ctx, all, probes, out);
 		whatif_order(out);
-		/* the plan's rules, then how effects are measured and ordered; plan.c's
-		 * note that nothing is measured is dropped when something is */
+		/* the plan's rules, then how effects are measured and ordered */
 		const char *rules = json_string_value(json_object_get(out, "rules"));
 		struct strbuf sb;
 		sb_init(&sb);
-		static const char stale[] = " measured_effect needs the probe engine and is not given.";
-		const char *cut = rules ? strstr(rules, stale) : NULL;
 		if (rules)
-			sb_putn(&sb, rules, cut ? (size_t)(cut - rules) : strlen(rules));
+			sb_puts(&sb, rules);
 		sb_printf(&sb, "%s%s", sb.len ? " " : "", whatif_rules());
 		json_object_set_new(out, "rules", json_string(sb.data));
 		sb_free(&sb);

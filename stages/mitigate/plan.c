@@ -1,6 +1,7 @@
 /* plan.c - the rules from findings to mitigations (plan.h). */
 #include "plan.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,9 @@ struct group {
 	char *slice;           /* retrain_recent: the split's worst error slice, to say where to start */
 	long long slice_rank;
 	json_t *parts;         /* tune_training "training": one sentence per training check, composed at the end */
+	char *score;           /* a weak segment's "the model scores ..." clause, kept when a learning curve rewrites its advice */
+	int curve;             /* the advice on a slice comes from a measured learning curve (underrepresented_slice) */
+	double joint_auc;      /* a domain classifier's ROC-AUC telling the split from train (NAN: none) */
 };
 
 struct plan {
@@ -119,6 +123,7 @@ static struct group *group_get(struct plan *p, const char *action, const char *k
 	g->parts = json_object();
 	g->sev = SEV_INFO;
 	g->gain = NAN;
+	g->joint_auc = NAN;
 	g->rows = -1;
 	return g;
 }
@@ -152,9 +157,13 @@ static int has_item(const struct group *g, const char *name)
 	return 0;
 }
 
+/* The domain classifier's data_drift names no feature but "(all features)":
+ * not a name to list among the drifted features. */
+#define ALL_FEATURES "(all features)"
+
 static void add_item(struct group *g, const char *name)
 {
-	if (name && !has_item(g, name))
+	if (name && strcmp(name, ALL_FEATURES) && !has_item(g, name))
 		json_array_append_new(g->items, json_string(name));
 }
 
@@ -171,6 +180,7 @@ static void group_free(struct group *g)
 	free(g->rows_rule);
 	free(g->slice);
 	free(g->split);
+	free(g->score);
 }
 
 /* ---- numbers in sentences ---- */
@@ -190,6 +200,15 @@ static void put_count(struct strbuf *sb, long long v)
 	}
 }
 
+/* Up to two significant digits: a target, not a count. */
+static long long round_up2(double need)
+{
+	if (need < 1)
+		return 0;
+	double mag = need < 100 ? 1 : pow(10.0, floor(log10(need)) - 1);
+	return (long long)(ceil(need / mag) * mag);
+}
+
 long long plan_rows_to_collect(long long train_rows, double split_share, long long train_total)
 {
 	double n = train_rows > 0 ? (double)train_rows : 0;
@@ -202,9 +221,7 @@ long long plan_rows_to_collect(long long train_rows, double split_share, long lo
 	}
 	if (need < 100)
 		need = 100;
-	/* round up to two significant digits: a target, not a count */
-	double mag = pow(10.0, floor(log10(need)) - 1);
-	return (long long)(ceil(need / mag) * mag);
+	return round_up2(need);
 }
 
 static const char *rows_rule =
@@ -451,6 +468,8 @@ static void drift(struct plan *p, const json_t *f)
 	}
 	address(g, f);
 	add_item(g, feature);
+	if (!strcmp(feature, ALL_FEATURES))
+		g->joint_auc = evest(f, "auc");
 }
 
 static void reliance(struct plan *p, const json_t *f)
@@ -498,6 +517,27 @@ static int slice_mentions(const char *slice, const char *segment)
 	return 0;
 }
 
+/* The actions advice on one slice or segment may take: collect rows of it,
+ * or, when a learning curve says rows are not what it lacks, upweight the
+ * ones train has or look at its labels and features. */
+static int slice_action(const char *action)
+{
+	return !strcmp(action, "collect_data") || !strcmp(action, "reweight") || !strcmp(action, "relabel");
+}
+
+/* The advice already given on `slice` (a weak segment's "segment:S" or an
+ * underrepresented slice's "slice:S"), whatever its action; NULL if none. */
+static struct group *slice_group(struct plan *p, const char *slice)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const char *k = p->g[i].key;
+		const char *rest = !strncmp(k, "segment:", 8) ? k + 8 : !strncmp(k, "slice:", 6) ? k + 6 : NULL;
+		if (rest && slice_action(p->g[i].action) && !strcmp(rest, slice))
+			return &p->g[i];
+	}
+	return NULL;
+}
+
 static void collect(struct plan *p, const json_t *f)
 {
 	const char *split = subj(f, "split"), *segment = subj(f, "segment"), *slice = subj(f, "slice");
@@ -507,7 +547,7 @@ static void collect(struct plan *p, const json_t *f)
 	if (is_kind(f, "error_slice")) {
 		/* a slice inside a weak segment is that segment's advice */
 		for (size_t i = 0; i < p->n; i++)
-			if (!strcmp(p->g[i].action, "collect_data") && !strncmp(p->g[i].key, "segment:", 8) &&
+			if (slice_action(p->g[i].action) && !strncmp(p->g[i].key, "segment:", 8) &&
 			    slice_mentions(slice, p->g[i].key + 8)) {
 				address(&p->g[i], f);
 				return;
@@ -522,6 +562,12 @@ static void collect(struct plan *p, const json_t *f)
 				rg->slice = xasprintf("%s (%.0f%% errors)", slice, 100 * evest(f, "error_rate"));
 				rg->slice_rank = rank;
 			}
+			return;
+		}
+		/* the same slice found underrepresented: its advice already */
+		struct group *sg = slice_group(p, slice);
+		if (sg) {
+			address(sg, f);
 			return;
 		}
 		if (finding_severity(f) < SEV_MEDIUM)
@@ -552,8 +598,9 @@ static void collect(struct plan *p, const json_t *f)
 	if (segment) {
 		double a = evest(f, "segment"), b = evest(f, "rest"), gap = evnum(f, "gap");
 		const char *metric = evstr(f, "metric");
-		sb_printf(&g->text, ": the model scores %.3f %s there against %.3f for the rest of %s", a, metric ? metric : "",
-			  b, split ? split : "the split");
+		g->score = xasprintf("the model scores %.3f %s there against %.3f for the rest of %s", a, metric ? metric : "",
+				     b, split ? split : "the split");
+		sb_printf(&g->text, ": %s", g->score);
 		if (!isnan(gap) && !isnan(share)) {
 			char *basis = xasprintf("at most the segment's gap times its share of %s", split ? split : "the split");
 			set_gain(g, gap * share, basis);
@@ -570,6 +617,147 @@ static void collect(struct plan *p, const json_t *f)
 		sb_puts(&g->text, ")");
 	}
 	sb_putc(&g->text, '.');
+}
+
+static const char *rows_more_rule =
+	"the underrepresented_slice finding's rows_more (where a probe's learning curve on the slice reaches the probe's "
+	"accuracy on the rest of the split, less the slice's rows in train), rounded up to two significant digits";
+
+/* An estimate's value in percent for a sentence, NAN when absent. */
+static double pct(const json_t *estimate)
+{
+	const json_t *v = json_object_get(estimate, "value");
+	return json_is_number(v) ? 100 * json_number_value(v) : NAN;
+}
+
+/* underrepresented_slice: the slice's learning curve decides the action. More
+ * rows where the curve still rises (or levels off only beyond train's rows);
+ * upweighting where train already holds enough of them; the labels and
+ * features where more rows did not help. Without a curve (not measured,
+ * inconclusive) the rows-to-collect rule sizes the advice, as for a weak
+ * segment. A bare "col=value" slice is a segment value, so its advice is the
+ * weak segment's when there is one: a measured curve rewrites it (it says
+ * more than the rule of thumb), the segment's score stays as a second
+ * sentence. */
+static void underrepresented(struct plan *p, const json_t *f)
+{
+	const char *slice = subj(f, "slice"), *split = subj(f, "split");
+	if (!slice)
+		return;
+	const char *verdict = evstr(f, "curve_verdict") ? evstr(f, "curve_verdict") : "not measured";
+	int measured = strcmp(verdict, "not measured") && strcmp(verdict, "inconclusive");
+	struct group *g = slice_group(p, slice);
+	/* the first measured curve on a slice speaks for it; the others join */
+	if (g && (g->curve || !measured)) {
+		address(g, f);
+		return;
+	}
+	const char *sp = split ? split : "the split";
+	long long trows = json_is_integer(ev(f, "train_rows")) ? (long long)json_integer_value(ev(f, "train_rows")) : -1;
+	const json_t *more = ev(f, "rows_more");
+	long long rows_more = json_is_integer(more) ? (long long)json_integer_value(more) : -1;
+	const char *action, *rule = NULL;
+	long long n = -1;
+	struct strbuf s;
+	sb_init(&s);
+	if (!strcmp(verdict, "enough")) {
+		action = "reweight";
+		sb_printf(&s, "Upweight rows where %s when retraining: train already has ", slice);
+		put_count(&s, trows > 0 ? trows : 0);
+		sb_puts(&s, " of them, enough for a probe to match the rest.");
+	} else if (!strcmp(verdict, "flat") || (!strcmp(verdict, "levels off") && rows_more <= 0)) {
+		/* levelling off within train's rows: rows stopped helping before train ran out of them */
+		action = "relabel";
+		sb_printf(&s, "%sore rows like %s did not help a probe: check the labels and the features there.",
+			  strcmp(verdict, "flat") ? "Beyond the rows train has, m" : "M", slice);
+	} else {
+		action = "collect_data";
+		if (measured && rows_more > 0) {
+			n = round_up2((double)rows_more);
+			rule = rows_more_rule;
+		} else {
+			long long total = p->ctx->train_rows >= 0 ? p->ctx->train_rows
+					  : json_is_integer(ev(f, "train_total")) ? (long long)json_integer_value(ev(f, "train_total"))
+										 : -1;
+			double share = evnum(f, "split_share");
+			n = plan_rows_to_collect(trows, isnan(share) ? 0 : share, total);
+			rule = rows_rule;
+		}
+		sb_puts(&s, "Collect about ");
+		put_count(&s, n);
+		sb_printf(&s, " more labelled rows where %s", slice);
+		if (trows >= 0) {
+			sb_puts(&s, " (train has ");
+			put_count(&s, trows);
+			sb_putc(&s, ')');
+		}
+		const json_t *curve = ev(f, "curve");
+		size_t np = json_array_size(curve);
+		double a = np >= 2 ? pct(json_object_get(json_array_get(curve, 0), "accuracy")) : NAN;
+		double b = np >= 2 ? pct(json_object_get(json_array_get(curve, np - 1), "accuracy")) : NAN;
+		double c = pct(ev(f, "target_accuracy"));
+		double er = pct(ev(f, "error_rate")), rest = pct(ev(f, "rest_error_rate"));
+		if (measured && !isnan(a) && !isnan(b)) {
+			sb_printf(&s, ": probes trained with more such rows go from %.0f%% to %.0f%% accuracy there", a, b);
+			if (!isnan(c))
+				sb_printf(&s, ", against %.0f%% on the rest of %s", c, sp);
+		} else if (!isnan(er) && !isnan(rest)) {
+			sb_printf(&s, ": the model errs on %.0f%% of them in %s against %.0f%% elsewhere", er, sp, rest);
+		}
+		sb_putc(&s, '.');
+	}
+	if (g) {
+		/* rewrite the weak segment's (or an unmeasured slice's) advice: the
+		 * action may change, and the id with it */
+		if (strcmp(g->action, action)) {
+			free(g->action);
+			g->action = xstrdup(action);
+		}
+		if (g->score)
+			sb_printf(&s, " %c%s.", toupper((unsigned char)g->score[0]), g->score + 1);
+		sb_free(&g->text);
+		g->text = s;
+	} else {
+		char *key = xasprintf("slice:%s", slice);
+		g = group_get(p, action, key, NULL);
+		free(key);
+		sb_free(&g->text);
+		g->text = s;
+	}
+	g->curve = measured;
+	g->rows = n;
+	free(g->rows_rule);
+	g->rows_rule = rule ? xstrdup(rule) : NULL;
+	address(g, f);
+}
+
+/* importance_shift: the model leans on a feature more or less on a later
+ * split than in training, so what the feature says about the label changed
+ * there: retraining on recent data, with the split's other symptoms. */
+static void importance(struct plan *p, const json_t *f)
+{
+	const char *split = subj(f, "split"), *feature = subj(f, "feature");
+	if (!split || !feature)
+		return;
+	if (!strcmp(split, "test")) {
+		sampling(p, f);
+		return;
+	}
+	struct group *g = retrain_group(p, split, 1);
+	address(g, f);
+	double diff = evest(f, "difference"), tr = evest(f, "importance_train"), now = evest(f, "importance");
+	/* "much" as the finding's title says it: its severity is high from a difference of 0.10 */
+	char *how = xasprintf("%s%s", finding_severity(f) == SEV_HIGH ? "much " : "", diff < 0 ? "less" : "more");
+	char *nums = !isnan(tr) && !isnan(now) ? xasprintf(" (permuting it costs %.2f of accuracy in training, %.2f there)", tr, now)
+					       : xstrdup("");
+	if (!g->text.len)
+		sb_printf(&g->text, "Feature %s matters %s on %s than in training%s: retrain on recent data, and check "
+				    "whether %s's meaning or source changed.", feature, how, split, nums, feature);
+	else
+		sb_printf(&g->extra, " Feature %s matters %s on %s than in training%s: check whether its meaning or source "
+				     "changed.", feature, how, split, nums);
+	free(how);
+	free(nums);
 }
 
 static void threshold(struct plan *p, const json_t *f)
@@ -986,7 +1174,14 @@ static void finish_text(struct group *g)
 					    "retrain once its labels arrive: %s moved but no loss of performance is measured yet.",
 				  split, names.len ? names.data : "the drifted features", k == 1 ? "it" : "they");
 		} else if (k) {
-			sb_printf(&g->text, " %s drifted.", names.data);
+			sb_printf(&g->text, " %s drifted", names.data);
+			if (!isnan(g->joint_auc))
+				sb_printf(&g->text, " (a classifier tells %s's rows from train's with ROC-AUC %.2f)",
+					  strchr(g->key, ':') + 1, g->joint_auc);
+			sb_putc(&g->text, '.');
+		} else if (!isnan(g->joint_auc)) {
+			sb_printf(&g->text, " Its rows drifted as a whole: a classifier tells them from train's with ROC-AUC %.2f.",
+				  g->joint_auc);
 		}
 		if (g->slice)
 			sb_printf(&g->text, " It errs most where %s.", g->slice);
@@ -1014,10 +1209,12 @@ json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx)
 		{"data_quality", NULL},
 		{"leakage", NULL},
 		{"performance_drop", NULL},
-		{"time_degradation", "concept_drift", "label_shift", "importance_shift", NULL},
+		{"time_degradation", "concept_drift", "label_shift", NULL},
+		{"importance_shift", NULL},
 		{"data_drift", NULL},
 		{"feature_reliance", NULL},
-		{"weak_segment", "underrepresented_slice", NULL},
+		{"weak_segment", NULL},
+		{"underrepresented_slice", NULL},
 		{"error_slice", NULL},
 		{"misaligned_metric", NULL},
 		{"label_noise", "confident_errors", NULL},
@@ -1041,14 +1238,17 @@ json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx)
 				subj(f, "feature") ? fix_feed(&p, f) : split_problem(&p, f);
 			else if (is_kind(f, "performance_drop"))
 				drop(&p, f);
-			else if (is_kind(f, "time_degradation") || is_kind(f, "concept_drift") || is_kind(f, "label_shift") ||
-				 is_kind(f, "importance_shift"))
+			else if (is_kind(f, "time_degradation") || is_kind(f, "concept_drift") || is_kind(f, "label_shift"))
 				recent_symptom(&p, f);
+			else if (is_kind(f, "importance_shift"))
+				importance(&p, f);
 			else if (is_kind(f, "data_drift"))
 				drift(&p, f);
 			else if (is_kind(f, "feature_reliance"))
 				reliance(&p, f);
-			else if (is_kind(f, "weak_segment") || is_kind(f, "underrepresented_slice") || is_kind(f, "error_slice"))
+			else if (is_kind(f, "underrepresented_slice"))
+				underrepresented(&p, f);
+			else if (is_kind(f, "weak_segment") || is_kind(f, "error_slice"))
 				collect(&p, f);
 			else if (is_kind(f, "misaligned_metric"))
 				threshold(&p, f);
@@ -1081,8 +1281,11 @@ json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx)
 		if (broken) {
 			struct strbuf t;
 			sb_init(&t);
-			sb_printf(&t, "After the %s feeds are fixed, if %s still trails test: r", split, split);
-			sb_puts(&t, rg->text.data + (rg->text.len && rg->text.data[0] == 'R'));
+			sb_printf(&t, "After the %s feeds are fixed, if %s still trails test: ", split, split);
+			if (rg->text.len) {
+				sb_putc(&t, (char)tolower((unsigned char)rg->text.data[0]));
+				sb_puts(&t, rg->text.data + 1);
+			}
 			sb_free(&rg->text);
 			rg->text = t;
 			rg->gain = NAN;
@@ -1152,12 +1355,15 @@ json_t *plan_mitigations(const json_t *findings, const struct plan_ctx *ctx)
 	json_object_set_new(out, "by_finding", by);
 	json_object_set_new(out, "rules", json_string(
 		"Each finding kind maps to one action; findings one action settles share a mitigation (a split's drop, "
-		"drift and time degradation -> retrain on recent data; a feed's unit change, missing values and the drift "
-		"they cause -> fix the feed; a slice inside a weak segment -> that segment's data collection). Ordered by "
-		"the highest severity addressed, then expected gain (an upper bound from the evidence: the drop, the "
-		"threshold gain measured on test, a segment's gap times its share), then fix the data before the model. "
-		"Rows to collect: the larger of doubling the slice's training rows and bringing its share of train up to "
-		"its share of the split where it fails. Advice addressing only informational findings is left out. "
-		"measured_effect needs the probe engine and is not given."));
+		"drift, time degradation and importance shifts -> retrain on recent data; a feed's unit change, missing "
+		"values and the drift they cause -> fix the feed; a slice inside a weak segment -> that segment's advice). "
+		"An underrepresented slice follows its learning curve: still rising, or levelling off beyond train's rows "
+		"-> collect its rows_more; enough rows in train -> reweight them; flat, or levelling off within train's "
+		"rows -> check its labels and features (relabel); a segment value's curve rewrites that weak segment's "
+		"advice. Ordered by the highest severity addressed, then expected gain (an upper bound from the evidence: "
+		"the drop, the threshold gain measured on test, a segment's gap times its share), then fix the data before "
+		"the model. Rows to collect without a learning curve: the larger of doubling the slice's training rows and "
+		"bringing its share of train up to its share of the split where it fails. Advice addressing only "
+		"informational findings is left out."));
 	return out;
 }

@@ -24,8 +24,17 @@
  * cannot be fitted goes to relabel (conflicting duplicates) or fix_pipeline
  * (labels unrelated to the features); wrong probe gradients to fix_pipeline.
  *
- * measured_effect (retraining a probe with the action applied) is left out:
- * the probe engine is not wired in yet. */
+ * An underrepresented_slice follows its learning curve (evidence
+ * curve_verdict): "rising", or "levels off" with rows_more > 0 ->
+ * collect_data of rows_more rows (rounded up to two significant digits);
+ * "enough" -> reweight the slice's train rows; "flat", or "levels off" within
+ * train's rows -> relabel (check its labels and features); "not measured" and
+ * "inconclusive" -> collect_data sized by plan_rows_to_collect. A bare
+ * "col=value" slice is a segment value: it joins that weak_segment's advice,
+ * which a measured curve rewrites (action and sentence). An importance_shift
+ * joins its split's retrain_recent.
+ *
+ * mitigate.c adds measured_effect afterwards (whatif.h). */
 #ifndef MLA_PLAN_H
 #define MLA_PLAN_H
 

@@ -389,6 +389,244 @@ START_TEST(unfittable_batch_points_at_labels)
 }
 END_TEST
 
+/* ---- underrepresented slices and importance shifts (step 3) ---- */
+
+/* An underrepresented_slice finding as represent.c writes it: verdict,
+ * rows_more (<0: null), train rows, the first and last curve points' accuracy
+ * (<0: no curve) and the probe's accuracy on the rest. */
+static json_t *underrep(const char *id, const char *split, const char *slice, const char *verdict, long long rows_more,
+			long long train_rows, double first, double last, double target)
+{
+	char more[32], tgt[64] = "";
+	snprintf(more, sizeof more, "%lld", rows_more);
+	if (target >= 0)
+		snprintf(tgt, sizeof tgt, "\"target_accuracy\": {\"value\": %g, \"n\": 2000},", target);
+	char *curve = first < 0 ? xstrdup("[]")
+				: xasprintf("[{\"train_rows\": 20, \"accuracy\": {\"value\": %g, \"n\": 300}},"
+					    " {\"train_rows\": 40, \"accuracy\": {\"value\": 0.65, \"n\": 300}},"
+					    " {\"train_rows\": 160, \"accuracy\": {\"value\": %g, \"n\": 300}}]", first, last);
+	char *text = xasprintf(
+		"{\"id\": \"%s\", \"step\": 3, \"kind\": \"underrepresented_slice\", \"severity\": \"medium\", \"title\": \"t\","
+		" \"subject\": {\"split\": \"%s\", \"slice\": \"%s\", \"rows\": 300},"
+		" \"evidence\": {\"train_rows\": %lld, \"train_total\": 4000, \"split_share\": 0.1,"
+		"  \"error_rate\": {\"value\": 0.5, \"n\": 300}, \"rest_error_rate\": {\"value\": 0.2, \"n\": 2700},"
+		"  \"curve_verdict\": \"%s\", \"curve\": %s, %s \"rows_needed\": null, \"rows_more\": %s}}",
+		id, split, slice, train_rows, verdict, curve,
+		tgt, rows_more < 0 ? "null" : more);
+	json_t *f = parse(text);
+	free(curve);
+	free(text);
+	return f;
+}
+
+static int starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static json_t *plan_of(json_t *findings, json_t *q)
+{
+	struct plan_ctx ctx = {.metric = "accuracy", .train_rows = 4000, .quality = q};
+	json_t *plan = plan_mitigations(findings, &ctx);
+	json_decref(findings);
+	return plan;
+}
+
+static json_t *one(json_t *f)
+{
+	json_t *a = json_array();
+	json_array_append_new(a, f);
+	return a;
+}
+
+START_TEST(underrepresented_follows_its_curve)
+{
+	/* rising: rows_more (1,234 -> 1,300) and the curve's first and last points */
+	json_t *plan = plan_of(one(underrep("F-r", "current", "x1 >= 3", "rising", 1234, 150, 0.55, 0.78, 0.86)), NULL);
+	json_t *m = find_addressing(plan, "F-r");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "action")), "collect_data");
+	ck_assert_str_eq(text(m), "Collect about 1,300 more labelled rows where x1 >= 3 (train has 150): probes trained "
+				  "with more such rows go from 55% to 78% accuracy there, against 86% on the rest of current.");
+	json_t *size = json_object_get(m, "size");
+	ck_assert_int_eq(json_integer_value(json_object_get(size, "rows")), 1300);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(size, "rule")), "rows_more"));
+	/* the stale note on measured effects is gone */
+	ck_assert_ptr_null(strstr(json_string_value(json_object_get(plan, "rules")), "probe engine"));
+	json_decref(plan);
+
+	/* levels off beyond train's rows: collect too; without a target the "against" clause goes */
+	plan = plan_of(one(underrep("F-l", "current", "x1 >= 3", "levels off", 300, 150, 0.55, 0.70, -1)), NULL);
+	ck_assert_str_eq(text(find_addressing(plan, "F-l")), "Collect about 300 more labelled rows where x1 >= 3 (train "
+							     "has 150): probes trained with more such rows go from 55% to "
+							     "70% accuracy there.");
+	json_decref(plan);
+
+	/* enough: upweight the rows train has; no size */
+	plan = plan_of(one(underrep("F-e", "test", "channel=phone", "enough", 0, 2400, 0.80, 0.85, 0.86)), NULL);
+	m = find_addressing(plan, "F-e");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "action")), "reweight");
+	ck_assert_str_eq(text(m), "Upweight rows where channel=phone when retraining: train already has 2,400 of them, "
+				  "enough for a probe to match the rest.");
+	ck_assert_ptr_null(json_object_get(m, "size"));
+	json_decref(plan);
+
+	/* flat: no rows to collect; the labels and features */
+	plan = plan_of(one(underrep("F-f", "test", "x2 < -1", "flat", -1, 300, 0.60, 0.61, 0.86)), NULL);
+	m = find_addressing(plan, "F-f");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "action")), "relabel");
+	ck_assert_str_eq(text(m), "More rows like x2 < -1 did not help a probe: check the labels and the features there.");
+	ck_assert_ptr_null(mitigation(plan, "collect_data", 0));
+	json_decref(plan);
+
+	/* levels off within train's rows: the same advice */
+	plan = plan_of(one(underrep("F-w", "test", "x4 < 0", "levels off", 0, 900, 0.60, 0.70, 0.86)), NULL);
+	ck_assert_str_eq(text(find_addressing(plan, "F-w")), "Beyond the rows train has, more rows like x4 < 0 did not "
+							     "help a probe: check the labels and the features there.");
+	json_decref(plan);
+
+	/* no curve: the rows-to-collect rule, (400 - 100) / 0.9 = 333.3 -> 340, and the model's error rates */
+	plan = plan_of(one(underrep("F-n", "current", "x3 >= 2", "not measured", -1, 100, -1, -1, -1)), NULL);
+	m = find_addressing(plan, "F-n");
+	ck_assert_str_eq(text(m), "Collect about 340 more labelled rows where x3 >= 2 (train has 100): the model errs on "
+				  "50% of them in current against 20% elsewhere.");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "size"), "rows")), 340);
+	json_decref(plan);
+
+	/* rising but rows_more null (beyond 64x): the rule sizes it, the curve still speaks */
+	plan = plan_of(one(underrep("F-x", "current", "x3 >= 2", "rising", -1, 100, 0.50, 0.58, 0.86)), NULL);
+	ck_assert_msg(starts(text(find_addressing(plan, "F-x")), "Collect about 340 more labelled rows where x3 >= 2 "
+			     "(train has 100): probes trained with more such rows go from 50% to 58%"), "%s",
+		      text(find_addressing(plan, "F-x")));
+	json_decref(plan);
+}
+END_TEST
+
+/* The weak segment region=west (400 train rows) with its slice, and the same
+ * segment value found underrepresented on current, listed first. */
+static json_t *west_night(const char *verdict, long long rows_more)
+{
+	json_t *f = json_array();
+	json_array_append_new(f, underrep("F-westrep", "current", "region=west", verdict, rows_more, 400, 0.60, 0.74, 0.85));
+	json_t *night_f = parse(night);
+	json_array_append(f, json_array_get(night_f, 4)); /* F-west */
+	json_array_append(f, json_array_get(night_f, 5)); /* F-westslice */
+	json_decref(night_f);
+	return f;
+}
+
+static size_t count_mentioning(json_t *plan, const char *what)
+{
+	size_t i, n = 0;
+	json_t *m;
+	json_array_foreach(json_object_get(plan, "mitigations"), i, m)
+		n += strstr(text(m), what) != NULL;
+	return n;
+}
+
+START_TEST(underrepresented_segment_joins_weak_segment)
+{
+	json_t *q = parse(quality);
+	/* a rising curve rewrites the segment's advice: rows_more, the curve, then the segment's score */
+	json_t *plan = plan_of(west_night("rising", 560), q);
+	ck_assert_uint_eq(count_mentioning(plan, "region=west"), 1);
+	json_t *m = find_addressing(plan, "F-westrep");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "action")), "collect_data");
+	ck_assert(addresses(m, "F-west") && addresses(m, "F-westslice"));
+	ck_assert_str_eq(text(m), "Collect about 560 more labelled rows where region=west (train has 400): probes trained "
+				  "with more such rows go from 60% to 74% accuracy there, against 85% on the rest of current. "
+				  "The model scores 0.600 accuracy there against 0.830 for the rest of test.");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "size"), "rows")), 560);
+	ck_assert_double_eq_tol(json_real_value(json_object_get(json_object_get(m, "expected_gain"), "value")), 0.023, 1e-12);
+	json_decref(plan);
+
+	/* no curve: the segment's advice stands and addresses both */
+	plan = plan_of(west_night("not measured", -1), q);
+	ck_assert_uint_eq(count_mentioning(plan, "region=west"), 1);
+	m = find_addressing(plan, "F-westrep");
+	ck_assert(addresses(m, "F-west") && addresses(m, "F-westslice"));
+	ck_assert_msg(starts(text(m), "Collect about 400 more labelled rows where region=west: the model scores 0.600"),
+		      "%s", text(m));
+	json_decref(plan);
+
+	/* enough rows in train: the segment's advice becomes reweight, under another id */
+	json_t *f = json_array(), *night_f = parse(night);
+	json_array_append(f, json_array_get(night_f, 4));
+	json_decref(night_f);
+	json_t *collect_plan = plan_of(f, q);
+	const char *collect_id = json_string_value(json_object_get(find_addressing(collect_plan, "F-west"), "id"));
+	plan = plan_of(west_night("enough", 0), q);
+	ck_assert_uint_eq(count_mentioning(plan, "region=west"), 1);
+	ck_assert_ptr_null(mitigation(plan, "collect_data", 0));
+	m = find_addressing(plan, "F-west");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "action")), "reweight");
+	ck_assert(addresses(m, "F-westrep") && addresses(m, "F-westslice"));
+	ck_assert_ptr_null(json_object_get(m, "size"));
+	ck_assert_str_ne(json_string_value(json_object_get(m, "id")), collect_id);
+	ck_assert_str_eq(text(m), "Upweight rows where region=west when retraining: train already has 400 of them, enough "
+				  "for a probe to match the rest. The model scores 0.600 accuracy there against 0.830 for "
+				  "the rest of test.");
+	json_decref(plan);
+	json_decref(collect_plan);
+	json_decref(q);
+}
+END_TEST
+
+static const char *shift_x1 =
+	"{\"id\": \"F-imp1\", \"step\": 3, \"kind\": \"importance_shift\", \"severity\": \"high\", \"title\": \"t\","
+	" \"subject\": {\"split\": \"current\", \"feature\": \"x1\", \"rows\": 750},"
+	" \"evidence\": {\"importance_train\": {\"value\": 0.182, \"n\": 2000}, \"importance\": {\"value\": 0.06, \"n\": 750},"
+	"  \"difference\": {\"value\": -0.122, \"n\": 750}}}";
+
+START_TEST(importance_shift_retrains)
+{
+	/* alone: it leads the split's retraining advice */
+	json_t *plan = plan_of(one(parse(shift_x1)), NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(plan, "mitigations")), 1);
+	json_t *m = find_addressing(plan, "F-imp1");
+	ck_assert_str_eq(json_string_value(json_object_get(m, "action")), "retrain_recent");
+	ck_assert_str_eq(text(m), "Feature x1 matters much less on current than in training (permuting it costs 0.18 of "
+				  "accuracy in training, 0.06 there): retrain on recent data, and check whether x1's meaning "
+				  "or source changed.");
+	json_decref(plan);
+
+	/* with the split's drop and a smaller rise of x2: one retraining, each shift a sentence */
+	json_t *f = parse(night), *all = json_array();
+	json_array_append(all, json_array_get(f, 1)); /* F-drop on current */
+	json_array_append_new(all, parse(shift_x1));
+	json_array_append_new(all, parse(
+		"{\"id\": \"F-imp2\", \"step\": 3, \"kind\": \"importance_shift\", \"severity\": \"medium\", \"title\": \"t\","
+		" \"subject\": {\"split\": \"current\", \"feature\": \"x2\", \"rows\": 750},"
+		" \"evidence\": {\"importance_train\": {\"value\": 0.02}, \"importance\": {\"value\": 0.08},"
+		"  \"difference\": {\"value\": 0.06}}}"));
+	/* the domain classifier's drift names no feature: said as a whole, not listed as "(all features)" */
+	json_array_append_new(all, parse(
+		"{\"id\": \"F-dom\", \"step\": 3, \"kind\": \"data_drift\", \"severity\": \"high\", \"title\": \"t\","
+		" \"subject\": {\"split\": \"current\", \"feature\": \"(all features)\", \"rows\": 750},"
+		" \"evidence\": {\"auc\": {\"value\": 0.84, \"n\": 600}}}"));
+	plan = plan_of(all, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(plan, "mitigations")), 1);
+	m = mitigation(plan, "retrain_recent", 0);
+	ck_assert(addresses(m, "F-drop") && addresses(m, "F-imp1") && addresses(m, "F-imp2") && addresses(m, "F-dom"));
+	ck_assert_str_eq(text(m), "Retrain with recent labelled data from current: the model scores 0.630 accuracy there "
+				  "against 0.830 on test. Its rows drifted as a whole: a classifier tells them from train's "
+				  "with ROC-AUC 0.84. Feature x1 matters much less on current than in training (permuting "
+				  "it costs 0.18 of accuracy in training, 0.06 there): check whether its meaning or source "
+				  "changed. Feature x2 matters more on current than in training (permuting it costs 0.02 of "
+				  "accuracy in training, 0.08 there): check whether its meaning or source changed.");
+	json_decref(plan);
+
+	/* a broken feed on the split comes first; the shift's advice waits for it */
+	all = json_array();
+	json_array_append(all, json_array_get(f, 0)); /* F-unit: income on current */
+	json_array_append_new(all, parse(shift_x1));
+	plan = plan_of(all, NULL);
+	ck_assert_msg(starts(text(find_addressing(plan, "F-imp1")), "After the current feeds are fixed, if current still "
+			     "trails test: feature x1 matters much less"), "%s", text(find_addressing(plan, "F-imp1")));
+	json_decref(plan);
+	json_decref(f);
+}
+END_TEST
+
 /* ---- the stage on a synth run ---- */
 
 static int run_bin(const char *const *args)
@@ -470,6 +708,9 @@ Suite *mitigate_suite(void)
 	tcase_add_test(tc, ids_are_stable);
 	tcase_add_test(tc, training_checks_map_to_mitigations);
 	tcase_add_test(tc, unfittable_batch_points_at_labels);
+	tcase_add_test(tc, underrepresented_follows_its_curve);
+	tcase_add_test(tc, underrepresented_segment_joins_weak_segment);
+	tcase_add_test(tc, importance_shift_retrains);
 	tcase_add_test(tc, stage_writes_schema_shaped_mitigations);
 	suite_add_tcase(s, tc);
 	return s;
