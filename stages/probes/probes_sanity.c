@@ -961,8 +961,9 @@ static int check_capacity(struct sctx *c, uint64_t seed, int whole, size_t train
 
 	json_t *hj = json_object();
 	json_object_set_new(hj, "rule", json_string("per layer gradient norm / weight norm: vanishing below 1e-5 at the "
-						    "end, exploding above 1 (or non-finite) at any record; dead ReLU "
-						    "share above 0.5 flagged"));
+						    "end and either 1e-3 of the output layer's or with the training loss "
+						    "above 0.9 of its start; exploding above 10 (or non-finite) at any "
+						    "record; dead ReLU share above 0.5 flagged"));
 	json_object_set_new(hj, "architectures", health);
 	/* name what is flagged, architecture by architecture */
 	struct strbuf grads, dead;

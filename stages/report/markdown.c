@@ -927,9 +927,84 @@ static double num_at(const json_t *o, const char *key)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static const json_t *fit_of(const json_t *run)
+/* "- **Check:** advice *Numbers.*": the check's own advice is the line to
+ * act on (checks.c); a bad verdict leads in bold */
+static void md_check_line(const struct check_line *c, void *arg)
 {
-	return json_object_get(run, "fit");
+	struct strbuf *sb = arg;
+	sb_printf(sb, "- **%s:** ", c->name);
+	if (c->alarm) {
+		sb_puts(sb, "**");
+		escape_md(sb, c->verdict.data);
+		sb_puts(sb, "**. ");
+	}
+	escape_md(sb, c->advice.data);
+	if (c->numbers.len) {
+		/* in italics: measurements, set apart from what to do */
+		sb_puts(sb, " *");
+		escape_md(sb, c->numbers.data);
+		if (c->numbers.data[c->numbers.len - 1] != '.')
+			sb_puts(sb, "\\.");
+		sb_putc(sb, '*');
+	}
+	sb_puts(sb, "\n");
+}
+
+/* The seed's last step of the search: its best and the default, each trained
+ * on the full train rows until the training loss stopped improving, side by
+ * side, then their paired difference on the held-out rows. */
+static void md_hpo_final(const json_t *s, struct strbuf *sb)
+{
+	const json_t *f = checks_final(s);
+	if (!f)
+		return;
+	sb_puts(sb, "**The search's best on the full train set.** It and the default each trained on ");
+	fmt_count(sb, (long long)json_integer_value(json_object_get(f, "train_rows")));
+	sb_printf(sb, " rows until its training loss (mean over an epoch) had not improved on its best by %.2g%% for "
+		      "%lld epochs in a row, or for at most %lld epochs; scored on ", 100 * num_at(f, "min_rel_improvement"),
+		  (long long)json_integer_value(json_object_get(f, "patience")),
+		  (long long)json_integer_value(json_object_get(f, "max_epochs")));
+	fmt_count(sb, (long long)json_integer_value(json_object_get(f, "val_rows")));
+	sb_puts(sb, " held-out rows.\n\n");
+	static const char *const cols[] = {"run", "setting", "epochs (steps)", "stopped by", "training loss",
+					   "training accuracy", "validation loss", "validation accuracy",
+					   "lowest validation loss (epoch)"};
+	md_table_head(sb, cols, sizeof cols / sizeof cols[0]);
+	static const char *const runs[][2] = {{"best", "search's best"}, {"default", "default"}};
+	struct strbuf t;
+	sb_init(&t);
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *r = json_object_get(f, runs[i][0]), *fit = json_object_get(r, "fit");
+		sb_printf(sb, "| %s |", runs[i][1]);
+		t.len = 0;
+		t.data[0] = 0;
+		checks_setting(&t, r);
+		md_cell_text(sb, t.data);
+		sb_printf(sb, " %lld (", (long long)json_integer_value(json_object_get(r, "epochs")));
+		fmt_count(sb, (long long)json_integer_value(json_object_get(r, "steps")));
+		sb_puts(sb, ") |");
+		t.len = 0;
+		t.data[0] = 0;
+		checks_stop(&t, f, r);
+		md_cell_text(sb, t.data);
+		sb_printf(sb, " %.3f | %.1f%% | %.3f | %.1f%% | %.3f (%lld) |\n", num_at(fit, "train_loss"),
+			  100 * num_at(fit, "train_acc"), num_at(fit, "val_loss"), 100 * num_at(fit, "val_acc"),
+			  num_at(r, "lowest_val_loss"), (long long)json_integer_value(json_object_get(r, "lowest_val_epoch")));
+	}
+	sb_free(&t);
+	const json_t *d = json_object_get(f, "difference");
+	double v = num_at(d, "value"), lo = num_at(d, "ci_low"), hi = num_at(d, "ci_high");
+	sb_puts(sb, "\nValidation loss of the search's best minus the default's, paired by held-out row: ");
+	if (isfinite(v) && isfinite(lo) && isfinite(hi))
+		sb_printf(sb, "**%.3f** (95%% CI %.3f to %.3f, %lld rows): %s.\n\n", v, lo, hi,
+			  (long long)json_integer_value(json_object_get(d, "n")),
+			  hi < 0 ? "below 0, the search's best has the lower loss"
+			  : lo > 0 ? "above 0, the default has the lower loss"
+			  : "the interval includes 0, no difference is shown");
+	else {
+		fmt_est(sb, d, 1);
+		sb_puts(sb, ".\n\n");
+	}
 }
 
 static void md_sanity(const struct report_model *m, struct strbuf *sb)
@@ -951,147 +1026,17 @@ static void md_sanity(const struct report_model *m, struct strbuf *sb)
 		fmt_count(sb, (long long)json_integer_value(json_object_get(s, "train_rows")));
 		sb_puts(sb, ")");
 	}
-	sb_printf(sb, ", 20%% of them held out for validation, batch %lld. Rules, thresholds and every number are "
-		      "in probes/sanity.json.\n\n", (long long)json_integer_value(json_object_get(s, "batch")));
-
-	const json_t *o = json_object_get(s, "overfit_batch");
-	if (o) {
-		sb_printf(sb, "- **Overfit a mini-batch:** %s. A %lld-unit MLP reached %.1f%% on %lld rows in %lld of %lld "
-			      "steps. ", json_is_true(json_object_get(o, "passed")) ? "passed" : "**failed**",
-			  (long long)json_integer_value(json_object_get(o, "width")), 100 * num_at(o, "final_acc"),
-			  (long long)json_integer_value(json_object_get(o, "rows")),
-			  (long long)json_integer_value(json_object_get(o, "steps")),
-			  (long long)json_integer_value(json_object_get(o, "max_steps")));
-		if (!strcmp(str_of(json_object_get(o, "verdict")), "overlapping classes"))
-			sb_puts(sb, "Not every row was memorised, but held-out rows are learned: the classes overlap (some "
-				    "error is irreducible), which is no defect of the data.\n");
-		else if (json_is_true(json_object_get(o, "passed")))
-			sb_puts(sb, "The features carry signal a model can fit; a model of yours that cannot fit a batch "
-				    "this small has a bug.\n");
-		else if (json_integer_value(json_object_get(o, "n_conflicts")) > 0)
-			sb_printf(sb, "%lld pairs of identical feature rows carry different labels (row pairs in "
-				      "sanity.json): fix or drop the conflicting duplicates before training.\n",
-				  (long long)json_integer_value(json_object_get(o, "n_conflicts")));
-		else
-			sb_puts(sb, "No duplicate conflicts: the labels look unrelated to the features; check the join "
-				    "and the label column before tuning any model (the training advice below does not apply until then).\n");
-	}
-	const json_t *g = json_object_get(s, "gradient_check");
-	if (g)
-		sb_printf(sb, "- **Gradient check:** largest relative error %.2g (tolerance 1e-6, softmax and a tanh MLP): %s\n",
-			  num_at(g, "max_rel_err"), json_is_true(json_object_get(g, "passed"))
-			  ? "the probes' gradients are right, so their results can be trusted."
-			  : "**the probe engine's gradients are wrong**; do not trust the probe results.");
-	const json_t *in = json_object_get(s, "init");
-	if (in) {
-		const json_t *runs = json_object_get(in, "runs"), *c = json_array_get(runs, 0);
-		sb_printf(sb, "- **Initialisation:** best validation loss with %s init. Constant init left %lld distinct "
-			      "hidden unit(s) of %lld (the symmetry never breaks); use He (ReLU) or Xavier (tanh).\n",
-			  str_of(json_object_get(in, "best")),
-			  (long long)json_integer_value(json_object_get(c, "distinct_units")),
-			  (long long)json_integer_value(json_object_get(in, "width")));
-	}
-	const json_t *lr = json_object_get(s, "lr_range");
-	if (lr) {
-		sb_printf(sb, "- **Learning rate:** suggested **%.2g** for Adam (the learning rate at the smoothed loss "
-			      "minimum, %.2g, divided by 3). ", num_at(lr, "suggested"), num_at(lr, "lr_at_min"));
-		const json_t *runs = json_object_get(lr, "runs");
-		if (json_array_size(runs) == 3)
-			sb_printf(sb, "Fixed-rate runs: %.2g (too low) ends at training loss %.3f, %.2g at %.3f, %.2g (too "
-				      "high) at %.3f.",
-				  num_at(json_array_get(runs, 0), "lr"), num_at(fit_of(json_array_get(runs, 0)), "train_loss"),
-				  num_at(json_array_get(runs, 1), "lr"), num_at(fit_of(json_array_get(runs, 1)), "train_loss"),
-				  num_at(json_array_get(runs, 2), "lr"), num_at(fit_of(json_array_get(runs, 2)), "train_loss"));
-		sb_puts(sb, "\n");
-	}
-	const json_t *op = json_object_get(s, "optimizers");
-	if (op) {
-		const json_t *b = json_array_get(json_object_get(op, "runs"),
-						 (size_t)json_integer_value(json_object_get(op, "best")));
-		sb_printf(sb, "- **Optimizer:** %s reached the lowest validation loss (%.3f; steps to the target loss "
-			      "%.3f: %lld). Start from it.\n", str_of(json_object_get(op, "best_name")),
-			  num_at(fit_of(b), "val_loss"), num_at(op, "target_loss"),
-			  (long long)json_integer_value(json_object_get(b, "steps_to_target")));
-	}
-	const json_t *rg = json_object_get(s, "regularisation");
-	if (rg) {
-		const json_t *runs = json_object_get(rg, "runs");
-		sb_printf(sb, "- **Regularisation:** %s gave the lowest validation loss (MLP 128). Train/validation "
-			      "gap:", str_of(json_object_get(rg, "best")));
-		for (size_t i = 0; i < json_array_size(runs); i++)
-			sb_printf(sb, "%s %s %.3f", i ? "," : "", str_of(json_object_get(json_array_get(runs, i), "name")),
-				  num_at(json_array_get(runs, i), "gap"));
-		sb_puts(sb, ".\n");
-	}
-	const json_t *ca = json_object_get(s, "capacity");
-	if (ca) {
-		sb_printf(sb, "- **Capacity:** the lowest validation loss is at %s", str_of(json_object_get(ca, "best")));
-		if (json_is_string(json_object_get(ca, "overfit_from")))
-			sb_printf(sb, "; from %s on validation loss rises while training loss falls (overfitting): a "
-				      "model about the size of %s is enough", str_of(json_object_get(ca, "overfit_from")),
-				  str_of(json_object_get(ca, "best")));
-		if (json_is_string(json_object_get(ca, "overfit_from")) &&
-		    !json_is_true(json_object_get(ca, "learning_curve_on_all_rows")))
-			sb_puts(sb, " on this subsample (more rows move that point to larger models)");
-		sb_puts(sb, ". ");
-		const json_t *lc = json_object_get(ca, "learning_curve");
-		size_t nl = json_array_size(lc);
-		if (nl >= 2)
-			sb_printf(sb, "Learning curve (MLP 32): validation accuracy %.1f%% at %lld rows, %.1f%% at %lld: %s\n",
-				  100 * num_at(fit_of(json_array_get(lc, nl - 2)), "val_acc"),
-				  (long long)json_integer_value(json_object_get(json_array_get(lc, nl - 2), "rows")),
-				  100 * num_at(fit_of(json_array_get(lc, nl - 1)), "val_acc"),
-				  (long long)json_integer_value(json_object_get(json_array_get(lc, nl - 1), "rows")),
-				  !json_is_true(json_object_get(ca, "still_rising")) ? "flat, more rows of the same kind will not help much."
-				  : json_is_true(json_object_get(ca, "learning_curve_on_all_rows")) ? "still rising: more labelled data should help."
-				  : "still rising on this subsample (not judged for the full train set).");
-		else
-			sb_puts(sb, "\n");
-	}
-	const json_t *he = json_object_get(s, "health");
-	if (he && json_object_get(he, "flagged"))
-		sb_printf(sb, "- **Gradient health:** %s (gradient norm / weight norm per layer: vanishing below 1e-5, "
-			      "exploding above 1; dead ReLU share above 0.5).\n",
-			  json_is_true(json_object_get(he, "flagged"))
-			  ? "**flagged** in at least one architecture; lower the learning rate, use He init, or fewer layers"
-			  : "no layer vanished or exploded in any architecture");
-	const json_t *hp = json_object_get(s, "hpo");
-	if (hp) {
-		const json_t *ms = json_object_get(hp, "methods");
-		const json_t *best = NULL;
-		for (size_t i = 0; i < json_array_size(ms); i++)
-			if (!strcmp(str_of(json_object_get(json_array_get(ms, i), "method")),
-				    str_of(json_object_get(hp, "best_method"))))
-				best = json_array_get(ms, i);
-		sb_printf(sb, "- **Hyper-parameters:** %lld trials each of grid, random and Bayesian search; best by %s: "
-			      "lr %.2g, L2 %.2g, width %lld, dropout %.2f (validation loss %.3f). Use these as the "
-			      "starting point of a real search.",
-			  (long long)json_integer_value(json_object_get(hp, "trials_per_method")),
-			  str_of(json_object_get(hp, "best_method")), num_at(best, "lr"), num_at(best, "l2"),
-			  (long long)json_integer_value(json_object_get(best, "width")), num_at(best, "dropout"),
-			  -num_at(best, "best_score"));
-		for (size_t i = 0; i < json_array_size(ms); i++)
-			sb_printf(sb, "%s %s %.3f", i ? "," : " Best validation loss per method:",
-				  str_of(json_object_get(json_array_get(ms, i), "method")),
-				  -num_at(json_array_get(ms, i), "best_score"));
-		sb_puts(sb, ".\n");
-	}
-	const json_t *di = json_object_get(s, "distill");
-	if (di) {
-		sb_puts(sb, "- **Distillation:** a small student (MLP 8, T = 2) distilled from ");
-		escape_md(sb, str_of(json_object_get(di, "teacher")));
-		sb_printf(sb, " agrees with it on %.1f%% of held-out rows; accuracy %.3f against the teacher's %.3f. %s\n",
-			  100 * num_at(di, "fidelity"), num_at(di, "student_acc"), num_at(di, "teacher_acc"),
-			  json_is_true(json_object_get(di, "student_beats_teacher"))
-			  ? "**The student beats its teacher**: the teacher overfits; regularise it or shrink it."
-			  : "A model this small keeps most of the teacher's accuracy: a cheaper model may do.");
-	}
+	sb_printf(sb, ", 20%% of them held out for validation, batch %lld. Each line is the check's own advice; rules, "
+		      "thresholds and every number are in probes/sanity.json.\n\n",
+		  (long long)json_integer_value(json_object_get(s, "batch")));
+	checks_each(s, md_check_line, sb);
 	if (!json_object_get(s, "optimizers"))
 		sb_puts(sb, "- Optimizers, regularisation, capacity, gradient health, hyper-parameter search and "
 			    "distillation run at `probes = standard` and above.\n");
 	sb_puts(sb, "\n");
 	md_put_plot(m, sb, PLOT_LR, "learning-rate range test");
 	md_put_plot(m, sb, PLOT_OPTIM, "steps to the target loss per optimizer and schedule");
+	md_hpo_final(s, sb);
 	md_put_plot(m, sb, PLOT_HPO, "best score so far against trials for grid, random and Bayesian search");
 }
 

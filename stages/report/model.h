@@ -151,6 +151,32 @@ size_t sections_importance_order(const json_t *imp, const json_t **out, size_t m
 /** Step 3: the most confident errors one by one. */
 void sections_points(const struct report_model *m, struct strbuf *sb);
 
+/* ---- the training checks of probes/sanity.json (checks.c) ----
+ * One line per check for the appendix and the workbook alike. The advice is
+ * the check's own "advice" (the line a user acts on: it went through every
+ * rule of the check, confirmation runs included); only runs from before the
+ * checks wrote one get the report's old wording. Plain text: the writer
+ * escapes it. */
+struct check_line {
+	const char *name;          /* our words: "Overfit a mini-batch" */
+	struct strbuf verdict;     /* short: "passed", "advised 0.018", "flagged" */
+	int alarm;                 /* the verdict is bad news (failed, flagged) */
+	struct strbuf advice;      /* never empty */
+	int own;                   /* advice is sanity.json's own */
+	struct strbuf numbers;     /* measurements the advice does not state; may be empty */
+};
+/** Call put(line, arg) for each check present in `sanity`, in the seed's
+ * order. The line and its buffers are valid only during the call. */
+void checks_each(const json_t *sanity, void (*put)(const struct check_line *c, void *arg), void *arg);
+/** sanity.json's hpo.final (the search's best and the default, each trained on
+ * the full train rows until its training loss stops improving), NULL when the
+ * run has none (older runs, levels without the search). Borrowed. */
+const json_t *checks_final(const json_t *sanity);
+/** "lr 0.0061, L2 1.9e-05, 36 units, dropout 0.13" of a final run. */
+void checks_setting(struct strbuf *out, const json_t *run);
+/** Why a final run stopped: "training loss stopped improving" or "the cap of 60 epochs". */
+void checks_stop(struct strbuf *out, const json_t *final, const json_t *run);
+
 /* ---- plot data of the root-cause analyses (plots_rc.c) ----
  * Each writes its tab-separated files into `dir` and sets *drawn when there
  * is something to draw (plots_rc_slices: to the number of bars, which sizes

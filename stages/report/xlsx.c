@@ -4,7 +4,8 @@
  * across features), Importance (per split, with a chart), Mitigations (with
  * their measured effects) when the mitigate stage ran, Label review when
  * rootcause found suspected label errors, Training checks (one row per check
- * of probes/sanity.json, the hyper-parameter trials below) and Data profile.
+ * of probes/sanity.json with its own advice, the final training of the
+ * search's best, the hyper-parameter trials below) and Data profile.
  * A root-cause sheet whose analysis did not run says so in its first row.
  *
  * Every data-derived string is written with worksheet_write_string, never as
@@ -726,187 +727,75 @@ static double num_at(const json_t *o, const char *key)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-struct check_row {
-	struct strbuf name, verdict, numbers, advice;
+struct check_rows {
+	struct xw *x;
+	lxw_worksheet *ws;
+	lxw_row_t r;
 };
 
-static void check_put(struct xw *x, lxw_worksheet *ws, lxw_row_t r, struct check_row *c)
+/* One row per check (checks.c): its verdict, the numbers its advice does not
+ * state, and its own advice, the line to act on. */
+static void check_row(const struct check_line *c, void *arg)
 {
-	put_str(x, ws, r, 0, c->name.data, NULL);
-	put_str(x, ws, r, 1, c->verdict.data, NULL);
-	put_str(x, ws, r, 2, c->numbers.data, x->wrap);
-	put_str(x, ws, r, 3, c->advice.data, x->wrap);
-	c->name.len = c->verdict.len = c->numbers.len = c->advice.len = 0;
-	c->name.data[0] = c->verdict.data[0] = c->numbers.data[0] = c->advice.data[0] = 0;
+	struct check_rows *cr = arg;
+	put_str(cr->x, cr->ws, cr->r, 0, c->name, NULL);
+	put_str(cr->x, cr->ws, cr->r, 1, c->verdict.data, c->alarm ? cr->x->bold : NULL);
+	put_str(cr->x, cr->ws, cr->r, 2, c->numbers.data, cr->x->wrap);
+	put_str(cr->x, cr->ws, cr->r, 3, c->advice.data, cr->x->wrap);
+	cr->r++;
 }
 
-/* One row per check, in the order of the seed's list. Plain text: the
- * numbers a reviewer needs and what to do about them. */
-static lxw_row_t check_rows(struct xw *x, lxw_worksheet *ws, const json_t *s, lxw_row_t r)
+/* hpo.final: the search's best and the default on the full train rows, then
+ * their paired difference; numbers as numbers. Returns the next free row. */
+static lxw_row_t final_rows(struct xw *x, lxw_worksheet *ws, const json_t *s, lxw_row_t r)
 {
-	struct check_row c;
-	sb_init(&c.name);
-	sb_init(&c.verdict);
-	sb_init(&c.numbers);
-	sb_init(&c.advice);
-	const json_t *o = json_object_get(s, "overfit_batch");
-	if (json_is_object(o)) {
-		int passed = json_is_true(json_object_get(o, "passed"));
-		const char *v = str_of(json_object_get(o, "verdict"));
-		sb_puts(&c.name, "Overfit a mini-batch");
-		sb_printf(&c.verdict, "%s%s%s", passed ? "passed" : "failed", *v ? ": " : "", v);
-		sb_printf(&c.numbers, "MLP %lld reached %.1f%% on %lld rows in %lld of %lld steps; %lld conflicting duplicate pairs",
-			  (long long)json_integer_value(json_object_get(o, "width")), 100 * num_at(o, "final_acc"),
-			  (long long)json_integer_value(json_object_get(o, "rows")),
-			  (long long)json_integer_value(json_object_get(o, "steps")),
-			  (long long)json_integer_value(json_object_get(o, "max_steps")),
-			  (long long)json_integer_value(json_object_get(o, "n_conflicts")));
-		sb_puts(&c.advice, !strcmp(v, "overlapping classes")
-				   ? "The classes overlap (some error is irreducible); held-out rows are learned: no defect."
-				   : passed ? "The features carry signal; a model of yours that cannot fit a batch this small has a bug."
-				   : json_integer_value(json_object_get(o, "n_conflicts")) > 0
-				   ? "Fix or drop the conflicting duplicates (identical rows, different labels) before training."
-				   : "The labels look unrelated to the features: check the join and the label column first.");
-		check_put(x, ws, r++, &c);
+	const json_t *f = checks_final(s);
+	if (!f)
+		return r;
+	struct strbuf t;
+	sb_init(&t);
+	sb_printf(&t, "The search's best on the full train set: each trained on %lld rows until its training loss stopped "
+		      "improving or %lld epochs, scored on %lld held-out rows",
+		  (long long)json_integer_value(json_object_get(f, "train_rows")),
+		  (long long)json_integer_value(json_object_get(f, "max_epochs")),
+		  (long long)json_integer_value(json_object_get(f, "val_rows")));
+	put_str(x, ws, r++, 0, t.data, x->bold);
+	static const char *const cols[] = {"run", "setting", "epochs", "steps", "stopped by", "training loss",
+					   "training accuracy", "validation loss", "validation accuracy",
+					   "lowest validation loss", "at epoch"};
+	header(x, ws, r++, cols, sizeof cols / sizeof cols[0]);
+	static const char *const runs[][2] = {{"best", "search's best"}, {"default", "default"}};
+	for (size_t i = 0; i < 2; i++, r++) {
+		const json_t *run = json_object_get(f, runs[i][0]), *fit = json_object_get(run, "fit");
+		put_str(x, ws, r, 0, runs[i][1], NULL);
+		t.len = 0;
+		t.data[0] = 0;
+		checks_setting(&t, run);
+		put_str(x, ws, r, 1, t.data, NULL);
+		put_json_num(x, ws, r, 2, json_object_get(run, "epochs"), NULL);
+		put_json_num(x, ws, r, 3, json_object_get(run, "steps"), NULL);
+		t.len = 0;
+		t.data[0] = 0;
+		checks_stop(&t, f, run);
+		put_str(x, ws, r, 4, t.data, NULL);
+		put_num(x, ws, r, 5, num_at(fit, "train_loss"), x->num);
+		put_num(x, ws, r, 6, num_at(fit, "train_acc"), x->pct);
+		put_num(x, ws, r, 7, num_at(fit, "val_loss"), x->num);
+		put_num(x, ws, r, 8, num_at(fit, "val_acc"), x->pct);
+		put_num(x, ws, r, 9, num_at(run, "lowest_val_loss"), x->num);
+		put_json_num(x, ws, r, 10, json_object_get(run, "lowest_val_epoch"), NULL);
 	}
-	const json_t *g = json_object_get(s, "gradient_check");
-	if (json_is_object(g)) {
-		int passed = json_is_true(json_object_get(g, "passed"));
-		sb_puts(&c.name, "Gradient check");
-		sb_puts(&c.verdict, passed ? "passed" : "failed");
-		sb_printf(&c.numbers, "largest relative error %.2g (tolerance %.0e)", num_at(g, "max_rel_err"),
-			  num_at(g, "tolerance"));
-		sb_puts(&c.advice, passed ? "The probes' gradients are right: their results can be trusted."
-					  : "The probe engine's gradients are wrong: do not trust the probe results.");
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *in = json_object_get(s, "init");
-	if (json_is_object(in)) {
-		sb_puts(&c.name, "Initialisation");
-		sb_printf(&c.verdict, "best: %s", str_of(json_object_get(in, "best")));
-		const json_t *runs = json_object_get(in, "runs");
-		sb_puts(&c.numbers, "validation loss:");
-		for (size_t i = 0; i < json_array_size(runs); i++) {
-			const json_t *run = json_array_get(runs, i);
-			sb_printf(&c.numbers, "%s %s %.3f", i ? "," : "", str_of(json_object_get(run, "init")),
-				  num_at(json_object_get(run, "fit"), "val_loss"));
-		}
-		sb_printf(&c.numbers, "; constant init leaves %lld distinct hidden unit(s) of %lld",
-			  (long long)json_integer_value(json_object_get(json_array_get(runs, 0), "distinct_units")),
-			  (long long)json_integer_value(json_object_get(in, "width")));
-		sb_puts(&c.advice, "Use He (ReLU) or Xavier (tanh) initialisation; never a constant (the symmetry never breaks).");
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *lr = json_object_get(s, "lr_range");
-	if (json_is_object(lr)) {
-		sb_puts(&c.name, "Learning-rate range test");
-		sb_printf(&c.verdict, "suggested %.2g", num_at(lr, "suggested"));
-		sb_printf(&c.numbers, "smoothed loss lowest at lr %.2g", num_at(lr, "lr_at_min"));
-		const json_t *runs = json_object_get(lr, "runs");
-		for (size_t i = 0; i < json_array_size(runs); i++) {
-			const json_t *run = json_array_get(runs, i);
-			sb_printf(&c.numbers, "%s lr %.2g (%s) ends at training loss %.3f", i ? "," : "; fixed rates:",
-				  num_at(run, "lr"), str_of(json_object_get(run, "name")),
-				  num_at(json_object_get(run, "fit"), "train_loss"));
-		}
-		sb_printf(&c.advice, "Start Adam at about %.2g (the rate at the smoothed minimum / 3).", num_at(lr, "suggested"));
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *op = json_object_get(s, "optimizers");
-	if (json_is_object(op)) {
-		const json_t *b = json_array_get(json_object_get(op, "runs"), (size_t)json_integer_value(json_object_get(op, "best")));
-		sb_puts(&c.name, "Optimizers and schedules");
-		sb_printf(&c.verdict, "best: %s", str_of(json_object_get(op, "best_name")));
-		sb_printf(&c.numbers, "validation loss %.3f; %lld steps to the target training loss %.3f",
-			  num_at(json_object_get(b, "fit"), "val_loss"),
-			  (long long)json_integer_value(json_object_get(b, "steps_to_target")), num_at(op, "target_loss"));
-		sb_printf(&c.advice, "Start from %s.", str_of(json_object_get(op, "best_name")));
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *rg = json_object_get(s, "regularisation");
-	if (json_is_object(rg)) {
-		const json_t *runs = json_object_get(rg, "runs");
-		sb_puts(&c.name, "Regularisation");
-		sb_printf(&c.verdict, "best: %s", str_of(json_object_get(rg, "best")));
-		sb_puts(&c.numbers, "train/validation loss gap:");
-		for (size_t i = 0; i < json_array_size(runs); i++)
-			sb_printf(&c.numbers, "%s %s %.3f", i ? "," : "", str_of(json_object_get(json_array_get(runs, i), "name")),
-				  num_at(json_array_get(runs, i), "gap"));
-		sb_printf(&c.advice, "Regularise with %s (lowest validation loss, MLP 128).", str_of(json_object_get(rg, "best")));
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *ca = json_object_get(s, "capacity");
-	if (json_is_object(ca)) {
-		const char *from = json_string_value(json_object_get(ca, "overfit_from"));
-		sb_puts(&c.name, "Capacity and learning curve");
-		sb_printf(&c.verdict, "best: %s%s%s", str_of(json_object_get(ca, "best")), from ? "; overfits from " : "",
-			  from ? from : "");
-		const json_t *lc = json_object_get(ca, "learning_curve");
-		size_t nl = json_array_size(lc);
-		if (nl >= 2)
-			sb_printf(&c.numbers, "MLP 32 validation accuracy %.1f%% at %lld rows, %.1f%% at %lld",
-				  100 * num_at(json_object_get(json_array_get(lc, nl - 2), "fit"), "val_acc"),
-				  (long long)json_integer_value(json_object_get(json_array_get(lc, nl - 2), "rows")),
-				  100 * num_at(json_object_get(json_array_get(lc, nl - 1), "fit"), "val_acc"),
-				  (long long)json_integer_value(json_object_get(json_array_get(lc, nl - 1), "rows")));
-		sb_printf(&c.advice, "A model about the size of %s is enough; %s", str_of(json_object_get(ca, "best")),
-			  json_is_true(json_object_get(ca, "still_rising")) ? "the learning curve still rises: more data should help."
-									    : "the learning curve is flat: more rows of the same kind will not help much.");
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *he = json_object_get(s, "health");
-	if (json_is_object(he)) {
-		int flagged = json_is_true(json_object_get(he, "flagged"));
-		sb_puts(&c.name, "Gradient health");
-		sb_puts(&c.verdict, flagged ? "flagged" : "fine");
-		const json_t *ar = json_object_get(he, "architectures");
-		sb_puts(&c.numbers, "flagged architectures:");
-		size_t nflag = 0;
-		for (size_t i = 0; i < json_array_size(ar); i++)
-			if (json_is_true(json_object_get(json_array_get(ar, i), "flagged")))
-				sb_printf(&c.numbers, "%s %s", nflag++ ? "," : "", str_of(json_object_get(json_array_get(ar, i), "architecture")));
-		if (!nflag)
-			sb_puts(&c.numbers, " none");
-		sb_puts(&c.numbers, " (gradient norm / weight norm per layer: vanishing below 1e-5, exploding above 1; dead ReLU above 0.5)");
-		sb_puts(&c.advice, flagged ? "Lower the learning rate, use He initialisation, or fewer layers."
-					   : "No layer vanished or exploded.");
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *hp = json_object_get(s, "hpo");
-	if (json_is_object(hp)) {
-		const json_t *ms = json_object_get(hp, "methods"), *best = NULL;
-		for (size_t i = 0; i < json_array_size(ms); i++)
-			if (!strcmp(str_of(json_object_get(json_array_get(ms, i), "method")), str_of(json_object_get(hp, "best_method"))))
-				best = json_array_get(ms, i);
-		sb_puts(&c.name, "Hyper-parameter search");
-		sb_printf(&c.verdict, "best by %s", str_of(json_object_get(hp, "best_method")));
-		sb_printf(&c.numbers, "%lld trials per method; best validation loss:",
-			  (long long)json_integer_value(json_object_get(hp, "trials_per_method")));
-		for (size_t i = 0; i < json_array_size(ms); i++)
-			sb_printf(&c.numbers, "%s %s %.3f", i ? "," : "", str_of(json_object_get(json_array_get(ms, i), "method")),
-				  -num_at(json_array_get(ms, i), "best_score"));
-		sb_printf(&c.advice, "Start a real search from lr %.2g, L2 %.2g, width %lld, dropout %.2f (the trials are below).",
-			  num_at(best, "lr"), num_at(best, "l2"), (long long)json_integer_value(json_object_get(best, "width")),
-			  num_at(best, "dropout"));
-		check_put(x, ws, r++, &c);
-	}
-	const json_t *di = json_object_get(s, "distill");
-	if (json_is_object(di)) {
-		int beats = json_is_true(json_object_get(di, "student_beats_teacher"));
-		sb_puts(&c.name, "Distillation");
-		sb_puts(&c.verdict, beats ? "the student beats its teacher" : "fine");
-		sb_printf(&c.numbers, "agreement with %s %.1f%%; accuracy student %.3f, teacher %.3f",
-			  str_of(json_object_get(di, "teacher")), 100 * num_at(di, "fidelity"), num_at(di, "student_acc"),
-			  num_at(di, "teacher_acc"));
-		sb_puts(&c.advice, beats ? "The teacher overfits: regularise it or shrink it."
-					 : "A model this small keeps most of the teacher's accuracy: a cheaper model may do.");
-		check_put(x, ws, r++, &c);
-	}
-	sb_free(&c.name);
-	sb_free(&c.verdict);
-	sb_free(&c.numbers);
-	sb_free(&c.advice);
-	return r;
+	sb_free(&t);
+	static const char *const dcols[] = {"validation loss, best - default", "paired difference", "95% CI low",
+					    "95% CI high", "held-out rows"};
+	header(x, ws, r++, dcols, sizeof dcols / sizeof dcols[0]);
+	const json_t *d = json_object_get(f, "difference");
+	put_str(x, ws, r, 0, "per held-out row", NULL);
+	put_num(x, ws, r, 1, num_at(d, "value"), x->num);
+	put_num(x, ws, r, 2, num_at(d, "ci_low"), x->num);
+	put_num(x, ws, r, 3, num_at(d, "ci_high"), x->num);
+	put_json_num(x, ws, r, 4, json_object_get(d, "n"), NULL);
+	return r + 1;
 }
 
 /* probes/hpo.csv below the checks: its header, then numbers as numbers */
@@ -960,7 +849,9 @@ static void sheet_checks(struct xw *x, const struct report_model *m)
 		sb_free(&t);
 		return;
 	}
-	lxw_row_t r = check_rows(x, ws, m->sanity, 1);
+	struct check_rows cr = {x, ws, 1};
+	checks_each(m->sanity, check_row, &cr);
+	lxw_row_t r = final_rows(x, ws, m->sanity, cr.r + 1);
 	hpo_rows(x, ws, m, r + 1);
 }
 

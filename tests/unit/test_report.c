@@ -238,6 +238,57 @@ static const char rc_sanity_json[] =
 	"   \"smooth\": [0.7, 0.69, 0.66, 0.62, 0.58, 0.56, 0.6, 1.2, 3, 3],"
 	"   \"lr_at_min\": 0.003, \"suggested\": 0.001, \"runs\": []}}";
 
+/* Every check with its own advice (as the probes stage writes them now), each
+ * advice a distinctive string; the optimizers' one is hostile to HTML,
+ * markdown tables and spreadsheets at once. Health is flagged, so its verdict
+ * leads in bold. hpo.final as sanity.json holds it. */
+#define ADV_HOSTILE "Keep <b>Adam</b> | =cmd(1) & \"q\" zq5"
+#define ADV_HOSTILE_J "Keep <b>Adam</b> | =cmd(1) & \\\"q\\\" zq5"
+#define ADV_HOSTILE_HTML "Keep &lt;b&gt;Adam&lt;/b&gt; | =cmd(1) &amp; &quot;q&quot; zq5"
+#define ADV_HOSTILE_XML "Keep &lt;b&gt;Adam&lt;/b&gt; | =cmd(1) &amp; "
+#define FINAL_RUN(epochs, steps, stop, tl, ta, vl, va, low, lowep, lr, l2, width, drop)                   \
+	"{\"lowest_val_loss\": " low ", \"lowest_val_epoch\": " lowep ", \"epochs\": " epochs ","            \
+	" \"steps\": " steps ", \"stopped_by\": \"" stop "\", \"train_loss_as_trained\": 0.37,"           \
+	" \"fit\": {\"train_loss\": " tl ", \"train_acc\": " ta ", \"val_loss\": " vl ", \"val_acc\": " va "}," \
+	" \"lr\": " lr ", \"l2\": " l2 ", \"width\": " width ", \"dropout\": " drop "}"
+
+static const char advice_sanity_json[] =
+	"{\"level\": \"standard\", \"rows\": 2000, \"train_rows\": 3000, \"subsampled\": true, \"batch\": 32,"
+	" \"overfit_batch\": {\"passed\": true, \"verdict\": \"ok\", \"width\": 8, \"final_acc\": 0.992,"
+	"   \"advice\": \"Overfit advice zq1.\"},"
+	" \"gradient_check\": {\"max_rel_err\": 2.6e-09, \"tolerance\": 1e-06, \"passed\": true,"
+	"   \"advice\": \"Gradient advice zq2.\"},"
+	" \"init\": {\"width\": 16, \"best\": \"he\", \"passed\": true, \"runs\": ["
+	"   {\"init\": \"constant\", \"fit\": {\"val_loss\": 0.497}, \"distinct_units\": 1},"
+	"   {\"init\": \"he\", \"fit\": {\"val_loss\": 0.441}, \"distinct_units\": 16}],"
+	"   \"advice\": \"Init advice zq3.\"},"
+	" \"lr_range\": {\"lr_at_min\": 0.095, \"suggested\": 0.032, \"advised\": 0.018, \"runs\": ["
+	"   {\"name\": \"too_low\", \"lr\": 0.0011, \"fit\": {\"train_loss\": 0.459}}],"
+	"   \"advice\": \"Learning-rate advice zq4.\"},"
+	" \"optimizers\": {\"target_loss\": 0.47, \"best\": 0, \"best_name\": \"adagrad + cosine schedule\","
+	"   \"runs\": [{\"optimizer\": \"adagrad\", \"schedule\": \"cosine\", \"steps_to_target\": 140,"
+	"   \"fit\": {\"val_loss\": 0.452}}], \"advice\": \"" ADV_HOSTILE_J "\"},"
+	" \"regularisation\": {\"best\": \"l2\", \"runs\": [{\"name\": \"none\", \"gap\": 0.129},"
+	"   {\"name\": \"l2\", \"gap\": 0.097}], \"advice\": \"Regularisation advice zq6.\"},"
+	" \"capacity\": {\"best\": \"mlp128\", \"overfit_from\": \"mlp32x32\", \"still_rising\": true,"
+	"   \"advice\": \"Capacity advice zq7.\"},"
+	" \"health\": {\"flagged\": true, \"architectures\": [{\"architecture\": \"mlp32\", \"flagged\": true}],"
+	"   \"advice\": \"Health advice zq8.\"},"
+	" \"hpo\": {\"trials_per_method\": 12, \"best_method\": \"random\","
+	"   \"methods\": [{\"method\": \"grid\", \"best_score\": -0.455},"
+	"     {\"method\": \"random\", \"best_score\": -0.446, \"lr\": 0.0061, \"l2\": 1.9e-05, \"width\": 36, \"dropout\": 0.13}],"
+	"   \"advice\": \"Search advice zq9.\","
+	"   \"final\": {\"train_rows\": 2679, \"val_rows\": 321, \"max_epochs\": 60, \"patience\": 3,"
+	"     \"min_rel_improvement\": 0.001,"
+	"     \"best\": " FINAL_RUN("13", "1222", "plateau", "0.3499", "0.8372", "0.3798", "0.8349", "0.3703", "4",
+				   "0.006070827807", "1.856016224e-05", "36", "0.1288411769") ","
+	"     \"default\": " FINAL_RUN("60", "5640", "max_epochs", "0.2680", "0.8828", "0.3955", "0.8318", "0.3613",
+				      "13", "0.001", "0.0001", "128", "0") ","
+	"     \"difference\": {\"value\": -0.0157222188, \"ci_low\": -0.04506654438, \"ci_high\": 0.01362210679,"
+	"       \"n\": 321}}},"
+	" \"distill\": {\"teacher\": \"mlp-512\", \"fidelity\": 0.967, \"student_acc\": 0.799, \"teacher_acc\": 0.797,"
+	"   \"student_beats_teacher\": true, \"advice\": \"Distillation advice zq10.\"}}";
+
 static const char rc_hpo_csv[] =
 	"method,trial,lr,l2,width,dropout,score,best_so_far\n"
 	"grid,1,0.001,0.0001,32,0.1,-0.45,-0.45\n";
@@ -484,10 +535,12 @@ START_TEST(html_is_escaped_and_self_contained)
 	/* title line, verdict: a medium finding with fail_on high is a warning */
 	ck_assert_ptr_nonnull(strstr(html, "<h2>credit · run 20261127T020000Z · WARN</h2>"));
 	ck_assert_ptr_nonnull(strstr(html, "class=\"verdict-warn\""));
-	/* no mitigate stage: "do first" falls back to the top findings */
+	/* no mitigate stage: "do first" falls back to the top findings, in
+	 * findings_sort's order (at equal severity causes first: step 2 before 1) */
 	ck_assert_ptr_nonnull(strstr(html, "<strong>Do first:</strong> look into: Segment region="
 					   "&lt;script&gt;alert(1)&lt;/script&gt; scores 0.61 F1 against 0.80 for the "
-					   "rest of test (step 1) · look into: A decision"));
+					   "rest of test (step 1) · look into: Column q&quot;b`c d has 15% missing values "
+					   "in current against 1% in train (step 2) · look into: A decision"));
 	/* one "not built yet" line each for steps 2, 3, 4 and the probes appendix */
 	ck_assert_uint_eq(count_of(html, "Not built yet in mlaudit 0.1.0"), 4);
 	/* ingest's data_quality finding is in step 2, after the step-2 heading */
@@ -605,12 +658,13 @@ START_TEST(summary_json_matches_schema_and_verdict)
 	ck_assert(json_is_null(json_object_get(prec, "value")));
 	ck_assert_str_eq(json_string_value(json_object_get(prec, "reason")), "no predicted positives");
 	ck_assert_uint_eq(json_object_size(json_object_get(json_object_get(s, "metrics"), "test")), 6);
-	/* findings from both stages, sorted: medium first, then the lows by step, info last */
+	/* findings from both stages, sorted: medium first, then the lows causes
+	 * first (step 2 before step 1), info last */
 	const json_t *fs = json_object_get(s, "findings");
 	ck_assert_uint_eq(json_array_size(fs), 4);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "weak_segment");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "kind")), "misaligned_metric");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 2), "kind")), "data_quality");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "kind")), "data_quality");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 2), "kind")), "misaligned_metric");
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 3), "kind")), "confident_errors");
 	ck_assert_uint_eq(json_array_size(json_object_get(s, "mitigations")), 0);
 	json_decref(s);
@@ -1135,6 +1189,109 @@ START_TEST(lr_plot_is_clipped_when_the_loss_diverges)
 }
 END_TEST
 
+START_TEST(training_checks_print_each_checks_own_advice)
+{
+	setenv("MLAUDIT_GNUPLOT", "/nonexistent/gnuplot", 1);
+	struct fixture_run f;
+	fixture_make(&f, FIX_ROOTCAUSE, SEV_HIGH);
+	/* a run from before the checks wrote advice: the report's own wording */
+	run_report(&f);
+	char *html = read_out(&f, "index.html", NULL);
+	char *sec = section_of(html, "<h3>Training checks</h3>");
+	ck_assert_ptr_nonnull(strstr(sec, "<li><strong>Gradient check:</strong> The probes' gradients are right: their "
+					  "results can be trusted. <em>Largest relative error 1e-09 (tolerance 1e-06).</em></li>"));
+	ck_assert_ptr_nonnull(strstr(sec, "<li><strong>Learning-rate range test:</strong> Start Adam at about 0.001"));
+	free(sec);
+	free(html);
+
+	char *p = path_join(f.run, "probes/sanity.json");
+	ck_assert_int_eq(file_write_atomic(p, advice_sanity_json, strlen(advice_sanity_json)), 0);
+	free(p);
+	run_report(&f);
+	html = read_out(&f, "index.html", NULL);
+	ck_assert_ptr_null(strstr(html, "<b>Adam"));
+	sec = section_of(html, "<h3>Training checks</h3>");
+	/* each check's own advice is its line, in the seed's order, escaped */
+	static const char *const lines[] = {
+		"<li><strong>Overfit a mini-batch:</strong> Overfit advice zq1.</li>",
+		"<li><strong>Gradient check:</strong> Gradient advice zq2.</li>",
+		"<li><strong>Initialisation:</strong> Init advice zq3. <em>Validation loss per initialisation: constant 0.497, "
+		"he 0.441.</em></li>",
+		"<li><strong>Learning-rate range test:</strong> Learning-rate advice zq4. <em>Fixed rates: lr 0.0011 (too low) "
+		"ends at training loss 0.459.</em></li>",
+		"<li><strong>Optimizers and schedules:</strong> " ADV_HOSTILE_HTML "</li>",
+		"<li><strong>Regularisation:</strong> Regularisation advice zq6. <em>Train/validation loss gap: none 0.129, l2 "
+		"0.097.</em></li>",
+		"<li><strong>Capacity and learning curve:</strong> Capacity advice zq7.</li>",
+		"<li><strong>Gradient health:</strong> <strong>flagged</strong>. Health advice zq8.</li>",
+		"<li><strong>Hyper-parameter search:</strong> Search advice zq9. <em>12 trials per method; best validation "
+		"loss: grid 0.455, random 0.446.</em></li>",
+		"<li><strong>Distillation:</strong> <strong>the student beats its teacher</strong>. Distillation advice "
+		"zq10.</li>",
+	};
+	const char *prev = sec;
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		const char *at = strstr(sec, lines[i]);
+		ck_assert_msg(at != NULL, "no line %s", lines[i]);
+		ck_assert_msg(at > prev, "line out of order: %s", lines[i]);
+		prev = at;
+	}
+	/* the report's own lines that contradicted the checks are gone */
+	static const char *const old[] = {"Start from", "Start Adam at about", "Regularise with", "real search",
+					  "exploding above 1", "The teacher overfits", "is enough;", "No layer vanished",
+					  "has a bug", "can be trusted"};
+	for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
+		ck_assert_msg(strstr(sec, old[i]) == NULL, "old line left: %s", old[i]);
+	/* the search's best on the full train set beside the default */
+	ck_assert_ptr_nonnull(strstr(sec, "each trained on 2,679 rows until its training loss"));
+	ck_assert_ptr_nonnull(strstr(sec, "for 3 epochs in a row, or for at most 60 epochs; scored on 321 held-out rows"));
+	ck_assert_ptr_nonnull(strstr(sec, "<td>search's best</td>\n<td>lr 0.0061, L2 1.9e-05, 36 units, dropout 0.13</td>\n"
+					  "<td>13 (1,222)</td>\n<td>training loss stopped improving</td>\n<td>0.350</td>\n"
+					  "<td>83.7%</td>\n<td>0.380</td>\n<td>83.5%</td>\n<td>0.370 (4)</td>"));
+	ck_assert_ptr_nonnull(strstr(sec, "<td>default</td>\n<td>lr 0.001, L2 0.0001, 128 units, dropout 0</td>\n"
+					  "<td>60 (5,640)</td>\n<td>the cap of 60 epochs</td>\n<td>0.268</td>\n<td>88.3%</td>\n"
+					  "<td>0.396</td>\n<td>83.2%</td>\n<td>0.361 (13)</td>"));
+	ck_assert_ptr_nonnull(strstr(sec, "paired by held-out row: <strong>-0.016</strong> (95% CI -0.045 to 0.014, 321 "
+					  "rows): the interval includes 0, no difference is shown."));
+	free(sec);
+	free(html);
+
+	if (have_program("unzip")) {
+		char *xlsx = path_join(f.out, "report.xlsx");
+		char *cmd = xasprintf("unzip -p '%s' xl/sharedStrings.xml", xlsx);
+		char *sst = capture(cmd);
+		free(cmd);
+		for (int i = 1; i <= 10; i++) {
+			char *tag = xasprintf(" zq%d%s</t>", i, i == 5 ? "" : ".");
+			ck_assert_msg(strstr(sst, tag) != NULL, "sheet lacks the advice of check %d", i);
+			free(tag);
+		}
+		ck_assert_ptr_nonnull(strstr(sst, ADV_HOSTILE_XML));
+		ck_assert_ptr_null(strstr(sst, "<b>"));
+		for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
+			ck_assert_msg(strstr(sst, old[i]) == NULL, "old line left in the sheet: %s", old[i]);
+		ck_assert_ptr_nonnull(strstr(sst, "<t>training loss stopped improving</t>"));
+		ck_assert_ptr_nonnull(strstr(sst, "<t>the cap of 60 epochs</t>"));
+		ck_assert_ptr_nonnull(strstr(sst, "<t>lr 0.0061, L2 1.9e-05, 36 units, dropout 0.13</t>"));
+		free(sst);
+		/* the hostile advice is a string cell, never a formula; the final
+		 * training's numbers are number cells */
+		cmd = xasprintf("unzip -p '%s' 'xl/worksheets/*.xml'", xlsx);
+		char *ws = capture(cmd);
+		free(cmd);
+		ck_assert_ptr_null(strstr(ws, "<f>"));
+		ck_assert_ptr_null(strstr(ws, "<f "));
+		ck_assert_ptr_nonnull(strstr(ws, "<v>-0.0157222188</v>"));
+		ck_assert_ptr_nonnull(strstr(ws, "<v>0.3499</v>"));
+		ck_assert_ptr_nonnull(strstr(ws, "<v>1222</v>"));
+		free(ws);
+		free(xlsx);
+	}
+	fixture_free(&f);
+	unsetenv("MLAUDIT_GNUPLOT");
+}
+END_TEST
+
 /* ---- plot images as palette PNGs ---- */
 
 static void png_chunk(struct strbuf *sb, const char *type, const unsigned char *d, size_t n)
@@ -1340,6 +1497,7 @@ Suite *report_suite(void)
 	tcase_add_test(tc, rootcause_plot_data_escape_a_hostile_feature);
 	tcase_add_test(tc, sections_say_their_analysis_did_not_run);
 	tcase_add_test(tc, lr_plot_is_clipped_when_the_loss_diverges);
+	tcase_add_test(tc, training_checks_print_each_checks_own_advice);
 	suite_add_tcase(s, tc);
 	return s;
 }
