@@ -25,14 +25,15 @@
 #define TOP_CATEGORIES 3
 #define PER_CLASS_TRAIN_MAX 10   /* classes up to which the per-class table shows train too */
 
-/* One line per analysis that this version does not build yet, shown where its
- * results would go when the stage's folder is absent from the run. */
-#define NOT_BUILT(what) "Not built yet in mlaudit " MLA_VERSION ": " what " (see README, 'What is not built yet')."
-static const char not_built_step2[] = NOT_BUILT("error slices, time windows and the data-quality signals tied to them");
-static const char not_built_step3[] = NOT_BUILT("representation, label noise, data drift, label shift, concept drift, "
-						"feature reliance and capacity analyses");
-static const char not_built_step4[] = NOT_BUILT("mitigations measured by retraining a probe");
-static const char not_built_probes[] = NOT_BUILT("probes and their training sanity checks");
+/* One line per stage whose folder is absent from the run (a run folder
+ * written by an older version, or assembled by hand), shown where its results
+ * would go: the report says what is missing instead of leaving a gap. */
+#define MISSING(stage, what) "This run folder has no " stage " stage, so " what " are missing from this report."
+static const char missing_step2[] = MISSING("rootcause", "the error slices, time windows and data-quality signals");
+static const char missing_step3[] = MISSING("rootcause", "the root-cause analyses (representation, label noise, drift, "
+					     "label shift, concept drift, importance, feature reliance)");
+static const char missing_step4[] = MISSING("mitigate", "the mitigations");
+static const char missing_probes[] = MISSING("probes", "the reference probes and their training checks");
 
 /* Metrics in the order tables show them; keys not listed follow in file order. */
 static const char *const metric_order[] = {
@@ -734,7 +735,7 @@ static void md_step2(const struct report_model *m, struct strbuf *sb)
 		sections_slices(m, sb);
 	md_missing_signals(m, sb);
 	if (!m->has_rootcause)
-		sb_printf(sb, "%s\n", not_built_step2);
+		sb_printf(sb, "%s\n", missing_step2);
 	else if (!n)
 		sb_puts(sb, "No findings in this step.\n");
 }
@@ -743,7 +744,7 @@ static void md_step3(const struct report_model *m, struct strbuf *sb)
 {
 	size_t n = findings_table(m, sb, 3);
 	if (!m->has_rootcause) {
-		sb_printf(sb, "%s\n", not_built_step3);
+		sb_printf(sb, "%s\n", missing_step3);
 		return;
 	}
 	if (!n)
@@ -826,7 +827,7 @@ static void md_step4(const struct report_model *m, struct strbuf *sb)
 				    "addresses are on the Mitigations sheet of report.xlsx.\n\n");
 	}
 	if (!m->has_mitigate)
-		sb_printf(sb, "%s\n", not_built_step4);
+		sb_printf(sb, "%s\n", missing_step4);
 	else if (!n)
 		sb_puts(sb, "No mitigation proposed.\n");
 }
@@ -1044,7 +1045,7 @@ static void md_probes(const struct report_model *m, struct strbuf *sb)
 {
 	size_t n = findings_table(m, sb, 0);
 	if (!m->has_probes) {
-		sb_printf(sb, "%s\n", not_built_probes);
+		sb_printf(sb, "%s\n", missing_probes);
 		return;
 	}
 	const json_t *pj = m->probes;

@@ -3,8 +3,9 @@
  *
  * It reads only files under the run folder (run.json, ingest/, evaluate/, and
  * probes/, rootcause/, mitigate/ when those stages exist) and writes only into
- * its own output folder. A missing optional stage folder means that analysis is
- * not built yet; the report says so in one line at the place it would go. */
+ * its own output folder. When a stage's folder is missing (a run folder from
+ * an older version, or made by hand) the report says so in one line at the
+ * place its results would go. */
 #ifndef MLA_REPORT_H
 #define MLA_REPORT_H
 
