@@ -503,6 +503,7 @@ struct cov_out {
 	double v[COV_N], lo[COV_N], hi[COV_N];
 	double ess, auc, auc_lo, auc_hi;
 	size_t m, source_outside;
+	int uniform;             /* the classifier found no shift: every weight 1 */
 };
 
 static int dcmp(const void *a, const void *b)
@@ -644,9 +645,14 @@ static int covariate_split(const struct rc_data *d, const struct rc_probes *p, s
 		double *w = xmalloc(m * sizeof *w);
 		uint8_t *s_in = xmalloc(m), *s_ok = xmalloc(m), *c_in = xmalloc(m), *c_ok = xmalloc(m);
 		double sw = 0, sw2 = 0;
+		/* a classifier that cannot tell the splits apart (its AUC interval
+		 * reaches 0.5) has found no covariate shift: its ratios are noise,
+		 * and weighting by them moved a clean split's estimate by 2 points */
+		o->uniform = !(o->auc_lo > 0.5);
 		for (size_t i = 0; i < 2 * m; i++) {
 			double q = pr[i] < 1e-9 ? 1e-9 : pr[i] > 1 - 1e-9 ? 1 - 1e-9 : pr[i];
-			double ratio = q / (1 - q) * 1.0;   /* balanced sample: m_source / m_current = 1 */
+			/* balanced sample: m_source / m_current = 1 */
+			double ratio = o->uniform ? 1.0 : q / (1 - q);
 			int in = ratio <= DOMAIN_SUPPORT;
 			if (i < m) {
 				w[i] = ratio;
@@ -720,11 +726,14 @@ static json_t *covariate_json(const struct rc_data *d, const struct cov_out *o)
 								   o->hi[COV_OBS_OUTSIDE], n, "no current row outside the support"));
 	json_object_set_new(c, "support", sup);
 	json_object_set_new(c, "domain_auc", estimate_json(o->auc, o->auc_lo, o->auc_hi, 2 * n, "one side only"));
+	json_object_set_new(c, "weights", json_string(o->uniform ? "uniform: the domain classifier's AUC interval reaches "
+								  "0.5, so no covariate shift was found"
+								: "density ratios of the domain classifier"));
 	json_object_set_new(c, "method", json_string(
 		"accuracy whatever the audit's metric (a mean over rows, so reweighting estimates it). Balanced samples "
 		"of evaluated rows of the source and of this split; a domain classifier (MLP, 32 ReLU units) cross-fitted "
 		"in 2 folds gives the density ratio r = p / (1 - p) x m_source / m_split for every row. The support: rows "
-		"with r <= 20. iw_estimate = (1 - s) x (sum w correct / sum w over source rows inside, w = r) + s x "
+		"with r <= 20; every r = 1 when the classifier's AUC interval reaches 0.5 (no shift found). iw_estimate = (1 - s) x (sum w correct / sum w over source rows inside, w = r) + s x "
 		"observed accuracy of the current rows outside, s their share: no source row says what the model should "
 		"score where the source has no data, so that part of the drop counts as covariate shift. explained = "
 		"source_value - iw_estimate; unexplained = iw_estimate - observed; ess = Kish's (sum w)^2 / sum w^2 over "

@@ -31,7 +31,10 @@
  *    A second domain classifier, source vs current (balanced evaluated rows),
  *    cross-fitted in two folds so each row is scored by the classifier that
  *    did not train on it, gives p = P(current | x) and the density ratio
- *    r = p / (1 - p) * m_source / m_current of every row. Rows with r >
+ *    r = p / (1 - p) * m_source / m_current of every row (r = 1 for every
+ *    row when that classifier's AUC interval reaches 0.5: it found no shift,
+ *    and its noisy ratios moved a clean split's estimate by 2 points, enough
+ *    for a false concept_drift on synth clean seed 9). Rows with r >
  *    DOMAIN_SUPPORT lie outside the source's support: no source row says what
  *    the model should score there, and weights clipped there would leave the
  *    worst rows of a covariate shift out of the estimate and call the
