@@ -31,6 +31,7 @@
 #include "stages/rootcause/rcdata.h"
 #include "stages/rootcause/rcprobe.h"
 #include "stages/rootcause/rcstats.h"
+#include "tests/unit/testutil.h"
 
 /* ---- placements ---- */
 
@@ -82,35 +83,6 @@ END_TEST
 
 /* ---- frames ---- */
 
-static struct frame *mkframe(const char *split, size_t n)
-{
-	struct frame *f = xcalloc(1, sizeof *f);
-	f->split = xstrdup(split);
-	f->source = xstrdup("memory");
-	f->nrows = n;
-	return f;
-}
-
-static void addcol(struct frame *f, const char *name, enum col_type t, enum col_role r, const char *const *levels,
-		   size_t nlevels)
-{
-	f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof *f->cols);
-	struct frame_column *c = &f->cols[f->ncols++];
-	memset(c, 0, sizeof *c);
-	c->name = xstrdup(name);
-	c->type = t;
-	c->role = r;
-	if (t == COL_CATEGORICAL) {
-		c->code = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->code);
-		c->levels = xmalloc((nlevels ? nlevels : 1) * sizeof *c->levels);
-		for (size_t i = 0; i < nlevels; i++)
-			c->levels[i] = xstrdup(levels[i]);
-		c->nlevels = nlevels;
-	} else {
-		c->num = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->num);
-	}
-}
-
 static const char *const abc[] = {"a", "b", "c"};
 static const char *const yes_no[] = {"no", "yes"};
 
@@ -122,14 +94,14 @@ struct world {
 
 static struct frame *gen(const char *split, size_t n, uint64_t seed, const struct world *o)
 {
-	struct frame *f = mkframe(split, n);
-	addcol(f, "c", COL_CATEGORICAL, ROLE_FEATURE, abc, 3);
-	addcol(f, "x", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "z", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "w", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
-	addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
-	addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
+	struct frame *f = tu_frame(split, n);
+	tu_addcol(f, "c", COL_CATEGORICAL, ROLE_FEATURE, abc, 3);
+	tu_addcol(f, "x", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "z", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "w", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
+	tu_addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
+	tu_addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
 	struct frame_column *c = &f->cols[0], *x = &f->cols[1], *z = &f->cols[2], *w = &f->cols[3];
 	struct frame_column *y = &f->cols[4], *pr = &f->cols[5], *pb = &f->cols[6];
 	double a = o->share_a > 0 ? o->share_a : 1.0 / 3;
@@ -379,11 +351,11 @@ END_TEST
 static struct frame *gen3(const char *split, size_t n, uint64_t seed, double shift_x)
 {
 	static const char *const lmh[] = {"low", "mid", "high"};
-	struct frame *f = mkframe(split, n);
-	addcol(f, "x", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "z", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, lmh, 3);
-	addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, lmh, 3);
+	struct frame *f = tu_frame(split, n);
+	tu_addcol(f, "x", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "z", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, lmh, 3);
+	tu_addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, lmh, 3);
 	struct rng r;
 	rng_seed(&r, seed);
 	for (size_t i = 0; i < n; i++) {

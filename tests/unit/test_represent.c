@@ -27,37 +27,9 @@
 #include "stages/rootcause/represent.h"
 #include "stages/rootcause/slicecond.h"
 #include "stages/rootcause/slices.h"
+#include "tests/unit/testutil.h"
 
 /* ---- frames ---- */
-
-static struct frame *mkframe(const char *split, size_t n)
-{
-	struct frame *f = xcalloc(1, sizeof *f);
-	f->split = xstrdup(split);
-	f->source = xstrdup("memory");
-	f->nrows = n;
-	return f;
-}
-
-static void addcol(struct frame *f, const char *name, enum col_type t, enum col_role r, const char *const *levels,
-		   size_t nlevels)
-{
-	f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof *f->cols);
-	struct frame_column *c = &f->cols[f->ncols++];
-	memset(c, 0, sizeof *c);
-	c->name = xstrdup(name);
-	c->type = t;
-	c->role = r;
-	if (t == COL_CATEGORICAL) {
-		c->code = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->code);
-		c->levels = xmalloc((nlevels ? nlevels : 1) * sizeof *c->levels);
-		for (size_t i = 0; i < nlevels; i++)
-			c->levels[i] = xstrdup(levels[i]);
-		c->nlevels = nlevels;
-	} else {
-		c->num = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->num);
-	}
-}
 
 static const char *const yes_no[] = {"no", "yes"};
 static const char *const segs[] = {"a", "b"};
@@ -75,13 +47,13 @@ enum rule_b {
  * rule_b plants in seg=b. */
 static struct frame *frame_of(const char *split, size_t n, double share_b, enum rule_b rule, uint64_t seed)
 {
-	struct frame *f = mkframe(split, n);
-	addcol(f, "seg", COL_CATEGORICAL, ROLE_SEGMENT, segs, 2);
-	addcol(f, "x1", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "x2", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
-	addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
-	addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
+	struct frame *f = tu_frame(split, n);
+	tu_addcol(f, "seg", COL_CATEGORICAL, ROLE_SEGMENT, segs, 2);
+	tu_addcol(f, "x1", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "x2", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
+	tu_addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
+	tu_addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
 	struct frame_column *seg = &f->cols[0], *x1 = &f->cols[1], *x2 = &f->cols[2], *y = &f->cols[3];
 	struct frame_column *pr = &f->cols[4], *pb = &f->cols[5];
 	struct rng r;
@@ -193,7 +165,7 @@ START_TEST(slice_texts_read_back)
 	for (int s = 0; s < 2; s++) {
 		struct frame *f = frame_of(s ? "test" : "train", 400, 0.3, B_OWN_RULE, 5 + (uint64_t)s);
 		/* a department column whose levels hold " and " and ", ", and missing x2 */
-		addcol(f, "dept", COL_CATEGORICAL, ROLE_FEATURE, odd_levels, 4);
+		tu_addcol(f, "dept", COL_CATEGORICAL, ROLE_FEATURE, odd_levels, 4);
 		struct frame_column *dept = &f->cols[f->ncols - 1];
 		for (size_t i = 0; i < f->nrows; i++) {
 			dept->code[i] = (int32_t)(i % 5) - 1;   /* -1 = missing every fifth row */

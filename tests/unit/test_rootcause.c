@@ -31,6 +31,7 @@
 #include "stages/rootcause/rcstats.h"
 #include "stages/rootcause/slices.h"
 #include "stages/rootcause/timewin.h"
+#include "tests/unit/testutil.h"
 
 static void near(double got, double want, double tol, const char *what)
 {
@@ -262,37 +263,6 @@ END_TEST
 
 /* ---- frames built here ---- */
 
-static struct frame *mkframe(const char *split, size_t n)
-{
-	struct frame *f = xcalloc(1, sizeof *f);
-	f->split = xstrdup(split);
-	f->source = xstrdup("memory");
-	f->nrows = n;
-	return f;
-}
-
-/* A new column; its pointer holds until the next addcol (the array may move). */
-static struct frame_column *addcol(struct frame *f, const char *name, enum col_type t, enum col_role r,
-				   const char *const *levels, size_t nlevels)
-{
-	f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof *f->cols);
-	struct frame_column *c = &f->cols[f->ncols++];
-	memset(c, 0, sizeof *c);
-	c->name = xstrdup(name);
-	c->type = t;
-	c->role = r;
-	if (t == COL_CATEGORICAL) {
-		c->code = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->code);
-		c->levels = xmalloc((nlevels ? nlevels : 1) * sizeof *c->levels);
-		for (size_t i = 0; i < nlevels; i++)
-			c->levels[i] = xstrdup(levels[i]);
-		c->nlevels = nlevels;
-	} else {
-		c->num = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->num);
-	}
-	return c;
-}
-
 static const char *const yes_no[] = {"no", "yes"};
 static const char *const segs[] = {"a", "b", "c", "d"};
 
@@ -302,15 +272,15 @@ static const char *const segs[] = {"a", "b", "c", "d"};
  * slice is worse than the model believes. time = row index. */
 static struct frame *planted(const char *split, size_t n, uint64_t seed)
 {
-	struct frame *f = mkframe(split, n);
+	struct frame *f = tu_frame(split, n);
 	/* every column first: addcol may move the array */
-	addcol(f, "seg", COL_CATEGORICAL, ROLE_SEGMENT, segs, 4);
-	addcol(f, "x", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "z", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
-	addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
-	addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
-	addcol(f, "t", COL_NUMERIC, ROLE_TIME, NULL, 0);
+	tu_addcol(f, "seg", COL_CATEGORICAL, ROLE_SEGMENT, segs, 4);
+	tu_addcol(f, "x", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "z", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
+	tu_addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
+	tu_addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
+	tu_addcol(f, "t", COL_NUMERIC, ROLE_TIME, NULL, 0);
 	struct frame_column *seg = &f->cols[0], *x = &f->cols[1], *z = &f->cols[2], *y = &f->cols[3];
 	struct frame_column *pr = &f->cols[4], *pb = &f->cols[5], *t = &f->cols[6];
 	struct rng r;
@@ -528,13 +498,13 @@ START_TEST(quality_drift_leakage_on_planted_defects)
 	fr[2] = planted("current", 3000, 33);
 	/* train: a leak (the label plus a little noise); current: z shifted by 1 sd,
 	 * x missing in 30% of rows, seg holding a new level "e" in 20% */
-	struct frame_column *leak = addcol(fr[0], "leak", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	struct frame_column *leak = tu_addcol(fr[0], "leak", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
 	struct rng r;
 	rng_seed(&r, 9);
 	for (size_t i = 0; i < fr[0]->nrows; i++)
 		leak->num[i] = fr[0]->cols[frame_find(fr[0], "y")].code[i] + 0.1 * rng_normal(&r);
 	for (int s = 1; s < 3; s++) {
-		struct frame_column *l2 = addcol(fr[s], "leak", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+		struct frame_column *l2 = tu_addcol(fr[s], "leak", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
 		for (size_t i = 0; i < fr[s]->nrows; i++)
 			l2->num[i] = fr[s]->cols[frame_find(fr[s], "y")].code[i] + 0.1 * rng_normal(&r);
 	}

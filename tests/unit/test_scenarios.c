@@ -1,6 +1,7 @@
 /* test_scenarios.c - trust in the audit as a whole: for every `mlaudit synth`
  * scenario and seeds 1..10, the planted defect is among the first three
- * findings of report/summary.json (its order: severity, then step), at high
+ * findings of report/summary.json (its order: severity, then causes before
+ * symptoms: step 3, 2, the probes' checks, 1), at high
  * severity, with the right subject; `clean` has no high finding at all.
  *
  * Each seed is a fresh dataset (3000 train rows, 750 test and current) run

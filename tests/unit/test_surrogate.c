@@ -24,39 +24,9 @@
 #include "stages/rootcause/rcdata.h"
 #include "stages/rootcause/rcprobe.h"
 #include "stages/rootcause/surrogate.h"
+#include "tests/unit/testutil.h"
 
 /* ---- frames ---- */
-
-static struct frame *mkframe(const char *split, size_t n)
-{
-	struct frame *f = xcalloc(1, sizeof *f);
-	f->split = xstrdup(split);
-	f->source = xstrdup("memory");
-	f->nrows = n;
-	return f;
-}
-
-/* A new column; its pointer holds until the next addcol (the array may move). */
-static struct frame_column *addcol(struct frame *f, const char *name, enum col_type t, enum col_role r,
-				   const char *const *levels, size_t nlevels)
-{
-	f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof *f->cols);
-	struct frame_column *c = &f->cols[f->ncols++];
-	memset(c, 0, sizeof *c);
-	c->name = xstrdup(name);
-	c->type = t;
-	c->role = r;
-	if (t == COL_CATEGORICAL) {
-		c->code = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->code);
-		c->levels = xmalloc((nlevels ? nlevels : 1) * sizeof *c->levels);
-		for (size_t i = 0; i < nlevels; i++)
-			c->levels[i] = xstrdup(levels[i]);
-		c->nlevels = nlevels;
-	} else {
-		c->num = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->num);
-	}
-	return c;
-}
 
 static const char *const yes_no[] = {"no", "yes"};
 static const char *const colours[] = {"red", "green", "blue"};
@@ -68,17 +38,17 @@ static const char *const colours[] = {"red", "green", "blue"};
  * prediction. */
 static struct frame *make(const char *split, size_t n, uint64_t seed, int broken, int model)
 {
-	struct frame *f = mkframe(split, n);
-	addcol(f, "id", COL_CATEGORICAL, ROLE_ID, NULL, 0);
-	addcol(f, "a", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "b", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "c", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "colour", COL_CATEGORICAL, ROLE_FEATURE, colours, 3);
-	addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
+	struct frame *f = tu_frame(split, n);
+	tu_addcol(f, "id", COL_CATEGORICAL, ROLE_ID, NULL, 0);
+	tu_addcol(f, "a", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "b", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "c", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "colour", COL_CATEGORICAL, ROLE_FEATURE, colours, 3);
+	tu_addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
 	if (model) {
-		addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
+		tu_addcol(f, "pred", COL_CATEGORICAL, ROLE_PREDICTION, yes_no, 2);
 		if (model == 1)
-			addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
+			tu_addcol(f, "proba", COL_NUMERIC, ROLE_PROBA, NULL, 0);
 	}
 	struct frame_column *id = &f->cols[0];
 	free(id->levels);

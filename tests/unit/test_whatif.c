@@ -24,39 +24,9 @@
 #include "stages/mitigate/whatif.h"
 #include "stages/rootcause/rcdata.h"
 #include "stages/rootcause/rcprobe.h"
+#include "tests/unit/testutil.h"
 
 /* ---- frames built here ---- */
-
-static struct frame *mkframe(const char *split, size_t n)
-{
-	struct frame *f = xcalloc(1, sizeof *f);
-	f->split = xstrdup(split);
-	f->source = xstrdup("memory");
-	f->nrows = n;
-	return f;
-}
-
-/* A new column; its pointer holds until the next addcol (the array may move). */
-static struct frame_column *addcol(struct frame *f, const char *name, enum col_type t, enum col_role r,
-				   const char *const *levels, size_t nlevels)
-{
-	f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof *f->cols);
-	struct frame_column *c = &f->cols[f->ncols++];
-	memset(c, 0, sizeof *c);
-	c->name = xstrdup(name);
-	c->type = t;
-	c->role = r;
-	if (t == COL_CATEGORICAL) {
-		c->code = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->code);
-		c->levels = xmalloc((nlevels ? nlevels : 1) * sizeof *c->levels);
-		for (size_t i = 0; i < nlevels; i++)
-			c->levels[i] = xstrdup(levels[i]);
-		c->nlevels = nlevels;
-	} else {
-		c->num = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->num);
-	}
-	return c;
-}
 
 static const char *const yes_no[] = {"no", "yes"};
 static const char *const segs[] = {"a", "b", "c"};
@@ -68,19 +38,19 @@ enum rule { RULE_SUM, RULE_DIFF };
  * x1 - x2 (RULE_DIFF). */
 static struct frame *world(const char *split, size_t n, uint64_t seed, enum rule rule)
 {
-	struct frame *f = mkframe(split, n);
+	struct frame *f = tu_frame(split, n);
 	char **ids = xmalloc(n * sizeof *ids);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = xasprintf("r%zu", i);
-	addcol(f, "id", COL_CATEGORICAL, ROLE_ID, (const char *const *)ids, n);
+	tu_addcol(f, "id", COL_CATEGORICAL, ROLE_ID, (const char *const *)ids, n);
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
-	addcol(f, "seg", COL_CATEGORICAL, ROLE_SEGMENT, segs, 3);
-	addcol(f, "x1", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "x2", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "noise", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
-	addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
+	tu_addcol(f, "seg", COL_CATEGORICAL, ROLE_SEGMENT, segs, 3);
+	tu_addcol(f, "x1", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "x2", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "noise", COL_NUMERIC, ROLE_FEATURE, NULL, 0);
+	tu_addcol(f, "y", COL_CATEGORICAL, ROLE_LABEL, yes_no, 2);
 	struct frame_column *id = &f->cols[0], *seg = &f->cols[1], *x1 = &f->cols[2], *x2 = &f->cols[3];
 	struct frame_column *nz = &f->cols[4], *y = &f->cols[5];
 	struct rng r;

@@ -109,3 +109,33 @@ char *tu_write_file(const char *dir, const char *name, const char *text, size_t 
 	ck_assert_int_eq(file_write_atomic(p, text, len), 0);
 	return p;
 }
+
+struct frame *tu_frame(const char *split, size_t n)
+{
+	struct frame *f = xcalloc(1, sizeof *f);
+	f->split = xstrdup(split);
+	f->source = xstrdup("memory");
+	f->nrows = n;
+	return f;
+}
+
+struct frame_column *tu_addcol(struct frame *f, const char *name, enum col_type t, enum col_role r,
+			       const char *const *levels, size_t nlevels)
+{
+	f->cols = xrealloc(f->cols, (f->ncols + 1) * sizeof *f->cols);
+	struct frame_column *c = &f->cols[f->ncols++];
+	memset(c, 0, sizeof *c);
+	c->name = xstrdup(name);
+	c->type = t;
+	c->role = r;
+	if (t == COL_CATEGORICAL) {
+		c->code = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->code);
+		c->levels = xmalloc((nlevels ? nlevels : 1) * sizeof *c->levels);
+		for (size_t i = 0; i < nlevels; i++)
+			c->levels[i] = xstrdup(levels[i]);
+		c->nlevels = nlevels;
+	} else {
+		c->num = xcalloc(f->nrows ? f->nrows : 1, sizeof *c->num);
+	}
+	return c;
+}

@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "stages/ingest/frame.h"
+
 /** The mlaudit binary under test. */
 const char *tu_bin(void);
 
@@ -31,5 +33,14 @@ json_t *tu_load_json(const char *path);
 
 /** Write len bytes of text to dir/name; returns the path (caller frees). */
 char *tu_write_file(const char *dir, const char *name, const char *text, size_t len);
+
+/** An empty in-memory frame of n rows for split `split` (frame_free frees it). */
+struct frame *tu_frame(const char *split, size_t n);
+
+/** Add a zeroed column (codes or numbers for every row; categorical columns
+ * get copies of `levels`). The pointer holds until the next tu_addcol: the
+ * column array may move. */
+struct frame_column *tu_addcol(struct frame *f, const char *name, enum col_type t, enum col_role r,
+			       const char *const *levels, size_t nlevels);
 
 #endif
