@@ -456,160 +456,19 @@ long whatif_read_suspects(const struct rc_data *d, const char *path, uint8_t *ma
 
 /* ==== slices from their text ========================================== */
 
-/* The column whose name starts `text` and is followed by one of the
- * operators; the longest such name (names may share prefixes). */
-static long slice_column(const struct rc_data *d, const char *text, const char **rest)
-{
-	static const char *const ops[] = {" is missing", " is present", " = ", " < ", " >= ", " in [", " in {",
-					  " not in {", "=", NULL};
-	long best = -1;
-	size_t best_len = 0;
-	for (size_t c = 0; c < d->ncols; c++) {
-		size_t len = strlen(d->cols[c].name);
-		if (len <= best_len || strncmp(text, d->cols[c].name, len))
-			continue;
-		for (int o = 0; ops[o]; o++)
-			if (!strncmp(text + len, ops[o], strlen(ops[o]))) {
-				best = (long)c;
-				best_len = len;
-				break;
-			}
-	}
-	if (best >= 0)
-		*rest = text + best_len;
-	return best;
-}
-
-static int parse_num(const char *s, const char *end, double *v)
-{
-	char buf[64];
-	size_t len = (size_t)(end - s);
-	if (len == 0 || len >= sizeof buf)
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = 0;
-	char *e;
-	*v = strtod(buf, &e);
-	return *e || isnan(*v) ? -1 : 0;
-}
-
-/* The unified level called `name` (len bytes) of categorical column c, or -1. */
-static int32_t level_of(const struct rc_column *c, const char *name, size_t len)
-{
-	for (size_t l = 0; l < c->nlevels; l++)
-		if (strlen(c->levels[l]) == len && !strncmp(c->levels[l], name, len))
-			return (int32_t)l;
-	return -1;
-}
-
-/* One condition of the text [s, end) into *out. 0, or -1 when it does not parse. */
-static int parse_cond(const struct rc_data *d, const char *s, const char *end, struct slice_cond *out)
-{
-	static const char or_missing[] = " (or missing)";
-	size_t om = strlen(or_missing);
-	memset(out, 0, sizeof *out);
-	if ((size_t)(end - s) > om && !strncmp(end - om, or_missing, om)) {
-		out->or_missing = 1;
-		end -= om;
-	}
-	char *part = xstrndup(s, (size_t)(end - s));
-	const char *r;
-	long ci = slice_column(d, part, &r);
-	int rc = -1;
-	if (ci < 0)
-		goto done;
-	const struct rc_column *col = &d->cols[ci];
-	const char *e = part + strlen(part);
-	out->col = (size_t)ci;
-	out->lo = -INFINITY;
-	out->hi = INFINITY;
-	if (!strcmp(r, " is missing")) {
-		out->kind = COND_MISSING;
-		rc = 0;
-	} else if (!strcmp(r, " is present")) {
-		out->kind = col->numeric ? COND_RANGE : COND_LEVELS;
-		out->negate = !col->numeric;
-		rc = 0;
-	} else if (col->numeric) {
-		if (!strncmp(r, " = ", 3) || (r[0] == '=')) {
-			out->kind = COND_EQ;
-			rc = parse_num(r + (r[0] == '=' ? 1 : 3), e, &out->lo);
-		} else if (!strncmp(r, " < ", 3)) {
-			out->kind = COND_RANGE;
-			rc = parse_num(r + 3, e, &out->hi);
-		} else if (!strncmp(r, " >= ", 4)) {
-			out->kind = COND_RANGE;
-			rc = parse_num(r + 4, e, &out->lo);
-		} else if (!strncmp(r, " in [", 5) && e[-1] == ')') {
-			const char *comma = strstr(r + 5, ", ");
-			out->kind = COND_RANGE;
-			rc = comma && parse_num(r + 5, comma, &out->lo) == 0 && parse_num(comma + 2, e - 1, &out->hi) == 0
-				     ? 0 : -1;
-		}
-	} else {
-		out->kind = COND_LEVELS;
-		if (r[0] == '=') {
-			int32_t l = level_of(col, r + 1, strlen(r + 1));
-			if (l >= 0) {
-				out->levels = xmalloc(sizeof *out->levels);
-				out->levels[0] = l;
-				out->nlevels = 1;
-				rc = 0;
-			}
-		} else if ((!strncmp(r, " in {", 5) || !strncmp(r, " not in {", 9)) && e[-1] == '}') {
-			out->negate = r[1] == 'n';
-			const char *a = strchr(r, '{') + 1, *stop = e - 1;
-			rc = 0;
-			while (rc == 0 && a < stop) {
-				const char *b = strstr(a, ", ");
-				if (!b || b > stop)
-					b = stop;
-				int32_t l = level_of(col, a, (size_t)(b - a));
-				if (l < 0) {
-					rc = -1;
-					break;
-				}
-				out->levels = xrealloc(out->levels, (out->nlevels + 1) * sizeof *out->levels);
-				out->levels[out->nlevels++] = l;
-				a = b == stop ? stop : b + 2;
-			}
-		}
-	}
-done:
-	free(part);
-	if (rc < 0)
-		slicecond_free(out);
-	return rc;
-}
-
 long whatif_slice_rows(const struct rc_data *d, const char *slice, size_t s, uint8_t *in)
 {
-	if (!slice || !*slice || s >= d->nsplits)
-		return -1;
 	struct slice_cond *c = NULL;
 	size_t nc = 0;
-	int rc = 0;
-	for (const char *a = slice; rc == 0;) {
-		const char *b = strstr(a, " and ");
-		const char *end = b ? b : a + strlen(a);
-		c = xrealloc(c, (nc + 1) * sizeof *c);
-		rc = parse_cond(d, a, end, &c[nc]);
-		if (rc == 0)
-			nc++;
-		if (!b)
-			break;
-		a = b + 5;
-	}
-	long count = -1;
-	if (rc == 0 && nc) {
-		count = 0;
-		for (size_t i = 0; i < d->splits[s].nrows; i++) {
-			int ok = 1;
-			for (size_t j = 0; j < nc && ok; j++)
-				ok = slicecond_match(d, &c[j], s, i);
-			in[i] = (uint8_t)ok;
-			count += ok;
-		}
+	if (s >= d->nsplits || slicecond_parse(d, slice, &c, &nc) < 0)
+		return -1;
+	long count = 0;
+	for (size_t i = 0; i < d->splits[s].nrows; i++) {
+		int ok = 1;
+		for (size_t j = 0; j < nc && ok; j++)
+			ok = slicecond_match(d, &c[j], s, i);
+		in[i] = (uint8_t)ok;
+		count += ok;
 	}
 	for (size_t j = 0; j < nc; j++)
 		slicecond_free(&c[j]);

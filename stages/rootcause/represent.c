@@ -1,6 +1,7 @@
 /* represent.c - underrepresented slices and their learning curves. The
  * rules are in represent.h. */
 #include "represent.h"
+#include "slicecond.h"
 #include "../evaluate/stats.h"
 #include "../../pipeline/findings.h"
 #include "../../pipeline/util.h"
@@ -12,162 +13,6 @@
 
 static const int fraction_den[REP_POINTS] = {8, 4, 2, 1};
 static const size_t ext_num[REP_EXT_POINTS] = {1, 2, 4};   /* a quarter, half, all of the added rows */
-
-/* ---- reading a slice's text back ---- */
-
-struct pstate {
-	const struct rc_data *d;
-	struct slice_cond *v;
-	size_t n, cap;
-};
-
-static int starts(const char *s, const char *pre)
-{
-	return !strncmp(s, pre, strlen(pre));
-}
-
-static int parse_conds(struct pstate *ps, const char *s);
-
-static int parse_rest(struct pstate *ps, const char *s)
-{
-	if (!*s)
-		return 1;
-	return starts(s, " and ") && parse_conds(ps, s + 5);
-}
-
-/* Push c (taking its levels), read what may follow it; on failure pop it and
- * free its levels. */
-static int parse_tail(struct pstate *ps, struct slice_cond c, const char *s)
-{
-	static const char om[] = " (or missing)";
-	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? 2 * ps->cap : 4;
-		ps->v = xrealloc(ps->v, ps->cap * sizeof *ps->v);
-	}
-	size_t at = ps->n++;
-	ps->v[at] = c;
-	if (starts(s, om)) {
-		ps->v[at].or_missing = 1;
-		if (parse_rest(ps, s + strlen(om)))
-			return 1;
-		ps->v[at].or_missing = 0;
-	}
-	if (parse_rest(ps, s))
-		return 1;
-	ps->n = at;
-	slicecond_free(&ps->v[at]);
-	return 0;
-}
-
-static int parse_number(const char *s, double *x, const char **end)
-{
-	char *e;
-	*x = strtod(s, &e);
-	if (e == s || !isfinite(*x))
-		return 0;
-	*end = e;
-	return 1;
-}
-
-/* Levels of a set "{a, b}" from s (after the brace): every way the text can
- * be cut into known level names. */
-static int parse_levels(struct pstate *ps, size_t j, const char *s, int32_t *acc, size_t nacc, int negate)
-{
-	const struct rc_column *c = &ps->d->cols[j];
-	for (size_t l = 0; l < c->nlevels; l++) {
-		size_t len = strlen(c->levels[l]);
-		if (strncmp(s, c->levels[l], len))
-			continue;
-		const char *t = s + len;
-		acc[nacc] = (int32_t)l;
-		if (starts(t, ", ") && nacc + 1 < c->nlevels && parse_levels(ps, j, t + 2, acc, nacc + 1, negate))
-			return 1;
-		if (*t == '}') {
-			struct slice_cond sc = {.col = j, .kind = COND_LEVELS, .negate = negate, .nlevels = nacc + 1};
-			sc.levels = xmalloc((nacc + 1) * sizeof *sc.levels);
-			memcpy(sc.levels, acc, (nacc + 1) * sizeof *sc.levels);
-			if (parse_tail(ps, sc, t + 1))
-				return 1;
-		}
-	}
-	return 0;
-}
-
-static int parse_column(struct pstate *ps, size_t j, const char *s)
-{
-	const struct rc_column *c = &ps->d->cols[j];
-	const char *e;
-	double a, b;
-	if (starts(s, " is missing") && parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_MISSING}, s + 11))
-		return 1;
-	if (c->numeric) {
-		if (starts(s, " is present") &&
-		    parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_RANGE, .lo = -INFINITY, .hi = INFINITY}, s + 11))
-			return 1;
-		if (starts(s, " = ") && parse_number(s + 3, &a, &e) &&
-		    parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_EQ, .lo = a, .hi = a}, e))
-			return 1;
-		if (starts(s, " < ") && parse_number(s + 3, &a, &e) &&
-		    parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_RANGE, .lo = -INFINITY, .hi = a}, e))
-			return 1;
-		if (starts(s, " >= ") && parse_number(s + 4, &a, &e) &&
-		    parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_RANGE, .lo = a, .hi = INFINITY}, e))
-			return 1;
-		if (starts(s, " in [") && parse_number(s + 5, &a, &e) && starts(e, ", ") && parse_number(e + 2, &b, &e) &&
-		    *e == ')' && parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_RANGE, .lo = a, .hi = b}, e + 1))
-			return 1;
-		return 0;
-	}
-	if (starts(s, " is present") &&
-	    parse_tail(ps, (struct slice_cond){.col = j, .kind = COND_LEVELS, .negate = 1}, s + 11))
-		return 1;
-	if (*s == '=') {
-		for (size_t l = 0; l < c->nlevels; l++) {
-			size_t len = strlen(c->levels[l]);
-			if (strncmp(s + 1, c->levels[l], len))
-				continue;
-			struct slice_cond sc = {.col = j, .kind = COND_LEVELS, .nlevels = 1};
-			sc.levels = xmalloc(sizeof *sc.levels);
-			sc.levels[0] = (int32_t)l;
-			if (parse_tail(ps, sc, s + 1 + len))
-				return 1;
-		}
-		return 0;
-	}
-	int negate = starts(s, " not in {");
-	if (!negate && !starts(s, " in {"))
-		return 0;
-	if (!c->nlevels)
-		return 0;
-	int32_t *acc = xmalloc(c->nlevels * sizeof *acc);
-	int ok = parse_levels(ps, j, s + (negate ? 9 : 5), acc, 0, negate);
-	free(acc);
-	return ok;
-}
-
-static int parse_conds(struct pstate *ps, const char *s)
-{
-	for (size_t j = 0; j < ps->d->ncols; j++) {
-		const char *name = ps->d->cols[j].name;
-		if (starts(s, name) && parse_column(ps, j, s + strlen(name)))
-			return 1;
-	}
-	return 0;
-}
-
-int represent_parse_slice(const struct rc_data *d, const char *text, struct slice_cond **conds, size_t *n)
-{
-	struct pstate ps = {.d = d};
-	*conds = NULL;
-	*n = 0;
-	if (!text || !*text || !parse_conds(&ps, text)) {
-		free(ps.v);
-		return -1;
-	}
-	*conds = ps.v;
-	*n = ps.n;
-	return 0;
-}
 
 /* ---- the learning curve's fit ---- */
 
@@ -384,7 +229,7 @@ static void slice_candidates(const struct rc_data *d, const json_t *analysis, st
 			continue;
 		struct slice_cond *conds;
 		size_t nc, all, ev, er;
-		if (represent_parse_slice(d, text, &conds, &nc) < 0) {
+		if (slicecond_parse(d, text, &conds, &nc) < 0) {
 			json_array_append_new(notes, json_sprintf("%s: slice '%s' could not be read back from its text", split, text));
 			continue;
 		}

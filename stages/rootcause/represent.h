@@ -5,7 +5,7 @@
  *
  * Candidates, per evaluated split after train (test, each current split):
  *  - the error slices slices_run listed for that split (analysis "slices",
- *    read back from their text with represent_parse_slice and checked against
+ *    read back from their text with slicecond_parse and checked against
  *    the row count listed there), and
  *  - every value of every segment column (ROLE_SEGMENT; a numeric segment
  *    column with at most REP_SEGMENT_VALUES values, one candidate per value)
@@ -126,13 +126,6 @@
 #define REP_FINDINGS 5
 #define REP_HIGH_GAP 0.10
 
-/** Read a slice's text as slicecond_text wrote it ("x1 in [0.5, 1.2) and
- * region=west", "x3 is missing", "seg in {a, b} (or missing)") back into
- * conditions on d's columns. Column and level names are matched against d's,
- * with backtracking, so names holding " and " or ", " still parse. 0 and
- * *conds (caller frees each with slicecond_free, then the array) and *n; -1
- * when the text does not parse (nothing allocated, no error recorded). */
-int represent_parse_slice(const struct rc_data *d, const char *text, struct slice_cond **conds, size_t *n);
 
 /* A fitted learning curve, accuracy = intercept + slope * log2(rows). */
 struct represent_fit {

@@ -35,6 +35,14 @@ int slicecond_match(const struct rc_data *d, const struct slice_cond *c, size_t 
  * "region=west", "region in {west, east}", "x3 is missing"). */
 void slicecond_text(const struct rc_data *d, const struct slice_cond *c, struct strbuf *out);
 
+/** Read a slice's text as slicecond_text wrote it ("x1 in [0.5, 1.2) and
+ * region=west", "x3 is missing", "seg in {a, b} (or missing)") back into
+ * conditions on d's columns. Column and level names are matched against d's,
+ * with backtracking, so names holding " and " or ", " still parse. 0 and
+ * *conds (caller frees each with slicecond_free, then the array) and *n; -1
+ * when the text does not parse (nothing allocated, no error recorded). */
+int slicecond_parse(const struct rc_data *d, const char *text, struct slice_cond **conds, size_t *n);
+
 /** Deep copy (levels duplicated). */
 struct slice_cond slicecond_copy(const struct slice_cond *c);
 void slicecond_free(struct slice_cond *c);

@@ -190,7 +190,7 @@ START_TEST(slice_texts_read_back)
 	for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
 		struct slice_cond *c;
 		size_t n;
-		ck_assert_msg(represent_parse_slice(d, texts[t], &c, &n) == 0, "'%s' did not parse", texts[t]);
+		ck_assert_msg(slicecond_parse(d, texts[t], &c, &n) == 0, "'%s' did not parse", texts[t]);
 		ck_assert_msg(n == nconds[t], "'%s': %zu conditions", texts[t], n);
 		/* written again, it is the same text */
 		struct strbuf sb;
@@ -209,16 +209,16 @@ START_TEST(slice_texts_read_back)
 	/* the rows it selects: "dept=r and d" is level 0, rows i % 5 == 1 */
 	struct slice_cond *c;
 	size_t n;
-	ck_assert_int_eq(represent_parse_slice(d, "dept=r and d", &c, &n), 0);
+	ck_assert_int_eq(slicecond_parse(d, "dept=r and d", &c, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(slicecond_count(d, c, n, 0), 80);
 	slicecond_free(&c[0]);
 	free(c);
 	/* texts that name no column, or a level that does not exist */
-	ck_assert_int_eq(represent_parse_slice(d, "region=west", &c, &n), -1);
-	ck_assert_int_eq(represent_parse_slice(d, "dept=marketing", &c, &n), -1);
-	ck_assert_int_eq(represent_parse_slice(d, "x1 in [0.5, 1.2", &c, &n), -1);
-	ck_assert_int_eq(represent_parse_slice(d, "seg=b and ", &c, &n), -1);
+	ck_assert_int_eq(slicecond_parse(d, "region=west", &c, &n), -1);
+	ck_assert_int_eq(slicecond_parse(d, "dept=marketing", &c, &n), -1);
+	ck_assert_int_eq(slicecond_parse(d, "x1 in [0.5, 1.2", &c, &n), -1);
+	ck_assert_int_eq(slicecond_parse(d, "seg=b and ", &c, &n), -1);
 	rcdata_free(d);
 	config_del(cfg);
 }
