@@ -44,12 +44,12 @@ struct by_class {
 	const float *p;
 	int k, c;
 };
-static struct by_class sort_ctx;   /* qsort has no context argument in C11 */
 
-static int cmp_score(const void *a, const void *b)
+static int cmp_score(const void *a, const void *b, void *ctx)
 {
-	float x = sort_ctx.p[*(const size_t *)a * (size_t)sort_ctx.k + (size_t)sort_ctx.c];
-	float y = sort_ctx.p[*(const size_t *)b * (size_t)sort_ctx.k + (size_t)sort_ctx.c];
+	const struct by_class *bc = ctx;
+	float x = bc->p[*(const size_t *)a * (size_t)bc->k + (size_t)bc->c];
+	float y = bc->p[*(const size_t *)b * (size_t)bc->k + (size_t)bc->c];
 	if (x != y)
 		return x < y ? -1 : 1;
 	/* ties by row, so the order is the same on every libc */
@@ -63,8 +63,8 @@ static size_t *sort_by_class(const float *p, size_t n, int k, int c)
 	size_t *o = xmalloc((n ? n : 1) * sizeof *o);
 	for (size_t i = 0; i < n; i++)
 		o[i] = i;
-	sort_ctx = (struct by_class){p, k, c};
-	qsort(o, n, sizeof *o, cmp_score);
+	struct by_class bc = {p, k, c};
+	qsort_r(o, n, sizeof *o, cmp_score, &bc);   /* glibc's (_GNU_SOURCE): no shared state */
 	return o;
 }
 
