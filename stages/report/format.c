@@ -312,12 +312,13 @@ static void fmt_effect_short(struct strbuf *out, const json_t *eff, int md)
 	sb_printf(out, " %.3f → %.3f)", clean_zero(b), clean_zero(a));
 }
 
-static const json_t *find_mitigation(const struct report_model *m, const char *id)
+static const json_t *find_finding(const struct report_model *m, const char *id)
 {
-	for (size_t i = 0; i < json_array_size(m->mitigations); i++) {
-		const json_t *mi = json_array_get(m->mitigations, i);
-		if (!strcmp(json_string_value(json_object_get(mi, "id")), id))
-			return mi;
+	for (size_t i = 0; id && i < json_array_size(m->findings); i++) {
+		const json_t *f = json_array_get(m->findings, i);
+		const char *fid = json_string_value(json_object_get(f, "id"));
+		if (fid && !strcmp(fid, id))
+			return f;
 	}
 	return NULL;
 }
@@ -362,19 +363,20 @@ static size_t add_item(char **items, size_t n, size_t max, const char *text, con
 size_t fmt_do_first(const struct report_model *m, char **items, size_t max, int md)
 {
 	size_t n = 0;
-	/* mitigations in the order of the findings they address, worst first */
-	for (size_t i = 0; i < json_array_size(m->findings); i++) {
-		const json_t *f = json_array_get(m->findings, i);
-		if (finding_severity(f) < SEV_LOW)
-			break;
-		const json_t *ids = json_object_get(f, "mitigations");
-		for (size_t k = 0; k < json_array_size(ids); k++) {
-			const char *id = json_string_value(json_array_get(ids, k));
-			const json_t *mi = id ? find_mitigation(m, id) : NULL;
-			if (mi)
-				n = add_item(items, n, max, json_string_value(json_object_get(mi, "text")),
-					     json_object_get(mi, "measured_effect"), md);
+	/* the mitigate stage's order (severity, the data's feeds before the model,
+	 * measured gains first, actions measured to gain nothing last), keeping
+	 * those that address a finding at low or above */
+	for (size_t i = 0; i < json_array_size(m->mitigations) && n < max; i++) {
+		const json_t *mi = json_array_get(m->mitigations, i);
+		const json_t *ids = json_object_get(mi, "addresses");
+		int worth = 0;
+		for (size_t k = 0; !worth && k < json_array_size(ids); k++) {
+			const json_t *f = find_finding(m, json_string_value(json_array_get(ids, k)));
+			worth = f && finding_severity(f) >= SEV_LOW;
 		}
+		if (worth)
+			n = add_item(items, n, max, json_string_value(json_object_get(mi, "text")),
+				     json_object_get(mi, "measured_effect"), md);
 	}
 	/* mitigations that name no finding still beat none */
 	int unlinked = n == 0;
