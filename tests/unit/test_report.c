@@ -131,8 +131,15 @@ static const char evaluate_findings_info_only[] =
 	"{\"findings\": [" FINDING("F-00000002", "1", "confident_errors", "info", "1 confident error in test.",
 				   "{\"split\": \"test\", \"rows\": 1}", "{\"wrong\": 1}") "]}";
 
+/* The mitigate stage's order is the order of "Do first": M-0 (for a low
+ * finding) before M-1 (for a medium one), and M-9 (for an info finding only)
+ * never. */
 static const char mitigations_json[] =
-	"{\"mitigations\": [{\"id\": \"M-1\", \"action\": \"collect_data\","
+	"{\"mitigations\": [{\"id\": \"M-0\", \"action\": \"change_metric_or_threshold\","
+	" \"text\": \"Move the threshold to 0.31.\", \"addresses\": [\"F-00000004\"]},"
+	" {\"id\": \"M-9\", \"action\": \"tune_training\", \"text\": \"Only for information.\","
+	" \"addresses\": [\"F-00000002\"]},"
+	" {\"id\": \"M-1\", \"action\": \"collect_data\","
 	" \"text\": \"Collect about 500 more rows with region=west.\", \"addresses\": [\"F-00000003\"],"
 	" \"measured_effect\": {\"metric\": \"f1\", \"before\": " EST("0.61", "0.55", "0.67", "240") ","
 	"   \"after\": " EST("0.68", "0.62", "0.74", "240") "}}]}";
@@ -729,8 +736,9 @@ START_TEST(summary_md_is_short)
 	ck_assert_uint_le(items, 5);
 	ck_assert_ptr_nonnull(strstr(md, "| F1 (chosen metric) | 0.846 ±0.006 | 0.801 ±0.014 | 0.712 ±0.011 |"));
 	/* the measured effect goes inside the sentence of its mitigation */
-	ck_assert_ptr_nonnull(strstr(md, "**Do first:** Collect about 500 more rows with region\\=west "
-					 "(measured on a probe: F1 0.610 → 0.680)\\."));
+	ck_assert_ptr_nonnull(strstr(md, "**Do first:** Move the threshold to 0\\.31\\. · Collect about 500 more rows "
+					 "with region\\=west (measured on a probe: F1 0.610 → 0.680)\\."));
+	ck_assert_ptr_null(strstr(md, "Only for information"));
 	ck_assert_ptr_nonnull(strstr(md, "\\<script\\>"));
 	size_t len = strlen(md);
 	ck_assert_str_eq(md + len - strlen("Full report: report/index.html\n"), "Full report: report/index.html\n");
