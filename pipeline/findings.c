@@ -86,15 +86,19 @@ json_t *estimate_json(double value, double lo, double hi, long long n, const cha
 	return e;
 }
 
-/* Causes before symptoms at equal severity: step 3 (root causes), step 2
- * (where it fails), the probes' checks, then step 1 (how it performs). A
- * reader of the top findings wants what to fix first; the performance
- * symptoms keep their own section of the report. */
+/* Causes before symptoms at equal severity: step 3 (root causes) with the
+ * pipeline bugs and data-quality faults that step 2 reports (the seed counts
+ * pipeline bugs among the causes), then the rest of step 2 (where it fails),
+ * the probes' checks, then step 1 (how it performs). A reader of the top
+ * findings wants what to fix first; the symptoms keep their own sections. */
 static int step_rank(const json_t *f)
 {
 	const json_t *s = json_object_get(f, "step");
+	const char *kind = json_string_value(json_object_get(f, "kind"));
 	int step = json_is_integer(s) ? (int)json_integer_value(s) : 0;
-	return step == 3 ? 0 : step == 2 ? 1 : step == 1 ? 3 : 2;
+	if (step == 3 || (kind && (!strcmp(kind, "pipeline_change") || !strcmp(kind, "data_quality"))))
+		return 0;
+	return step == 2 ? 1 : step == 1 ? 3 : 2;
 }
 
 static int finding_cmp(const void *a, const void *b)

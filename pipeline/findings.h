@@ -19,7 +19,8 @@ enum severity finding_severity(const json_t *finding);
 /** An estimate object {value, ci_low, ci_high, n} (value NaN -> null + reason). */
 json_t *estimate_json(double value, double lo, double hi, long long n, const char *reason);
 /** Sort an array of findings: severity descending, then causes before
- * symptoms (step 3, step 2, the probes' checks, step 1), then id. */
+ * symptoms (step 3 with pipeline_change and data_quality, the rest of step 2,
+ * the probes' checks, step 1), then id. */
 void findings_sort(json_t *findings);
 
 #endif

@@ -19,8 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* Bump when a rule or a finding's wording changes, so stored results are not reused. */
+#define INGEST_RULES 2
+
 void ingest_params(const struct audit_config *cfg, struct strbuf *out)
 {
+	sb_printf(out, "rules=%d;", INGEST_RULES);
 	const char *strs[] = {cfg->label, cfg->positive, cfg->id, cfg->pred, cfg->proba,
 			      cfg->proba_prefix, cfg->time, cfg->weight};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
@@ -168,6 +172,17 @@ static const char *shape_name(const struct frame_column *c)
 	return col_type_name(c->type);
 }
 
+/* The shape in words for a title: "categorical (numbers)" reads as a
+ * contradiction to someone who did not write the code. */
+static const char *shape_words(const char *shape)
+{
+	return !strcmp(shape, "categorical (numbers)") ? "numeric codes"
+	       : !strcmp(shape, "categorical")         ? "text categories"
+	       : !strcmp(shape, "numeric")             ? "numbers"
+	       : !strcmp(shape, "boolean")             ? "true/false values"
+						       : shape;
+}
+
 static void compare_schemas(struct frame **frames, size_t nframes, json_t *findings, json_t *columns)
 {
 	const struct frame *train = frames[0];
@@ -192,8 +207,8 @@ static void compare_schemas(struct frame **frames, size_t nframes, json_t *findi
 			}
 			const char *was = shape_name(tc), *now = shape_name(&f->cols[k]);
 			if (strcmp(was, now) && tc->role != ROLE_ID) {
-				char *title = xasprintf("Column '%s' changed type from %s in train to %s in %s.",
-							tc->name, was, now, f->split);
+				char *title = xasprintf("Column '%s' holds %s in %s where train had %s.", tc->name,
+							shape_words(now), f->split, shape_words(was));
 				json_t *ev = json_object();
 				json_object_set_new(ev, "change", json_string("type changed"));
 				json_object_set_new(ev, "train_type", json_string(was));
