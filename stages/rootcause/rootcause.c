@@ -22,7 +22,7 @@
 #include <string.h>
 
 /* Bump when a rule or threshold changes, so stored results are not reused. */
-#define ROOTCAUSE_RULES 5
+#define ROOTCAUSE_RULES 6
 
 void rootcause_params(const struct audit_config *cfg, struct strbuf *out)
 {

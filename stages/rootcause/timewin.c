@@ -331,11 +331,20 @@ int timewin_run(struct rc_data *d, const json_t *metrics, json_t *findings, stru
 		json_object_set_new(ev, "rule", json_string(
 			"the cut between windows with the largest z of (mean before - mean after), when that difference has "
 			"p < 0.01 and the windows after trail the test level by > 0.02 with p < 0.01; severity by their mean "
-			"gap: >= 0.10 high, >= 0.05 medium"));
+			"gap: >= 0.10 high, >= 0.05 medium; low when the fall starts exactly where a split with a "
+			"performance_drop begins"));
 		/* the subject leaves the start out: it moves from night to night, the id must not */
 		const char *split = strchr(ws->splits, '+') ? NULL : ws->splits;
-		json_array_append_new(findings, finding_new("time_degradation", 2,
-			gap >= 0.10 ? SEV_HIGH : gap >= 0.05 ? SEV_MEDIUM : SEV_LOW, title,
+		enum severity sev = gap >= 0.10 ? SEV_HIGH : gap >= 0.05 ? SEV_MEDIUM : SEV_LOW;
+		/* a fall that starts exactly where a split with a performance_drop
+		 * begins says only "the drop began with that split": low, so the
+		 * same drop does not fill the top findings twice */
+		if (split && start_w > 0 && strcmp(w[start_w - 1].splits, split) &&
+		    rcdata_earlier_kind(d, "performance_drop", split)) {
+			sev = SEV_LOW;
+			json_object_set_new(ev, "restates", json_string("performance_drop: the fall starts where the split begins"));
+		}
+		json_array_append_new(findings, finding_new("time_degradation", 2, sev, title,
 			subject_new(split, tc->name, NULL, NULL, (long long)rows), ev));
 		free(title);
 	}

@@ -12,7 +12,8 @@
  * that change has p < TIMEWIN_P and the windows after trail the test level by
  * more than TIMEWIN_MIN_GAP with p < TIMEWIN_P. A `time_degradation` finding,
  * severity by the mean gap from there on (>= 0.10 high, >= 0.05 medium, else
- * low).
+ * low); low whatever the gap when the fall starts exactly where a split with
+ * a performance_drop begins (it then restates that drop).
  *
  * A time column is numeric, or text ordered as text (ISO dates sort right). */
 #ifndef MLA_TIMEWIN_H

@@ -658,7 +658,8 @@ START_TEST(e2e_scenarios_give_their_root_causes)
 	char *dir;
 	json_t *f = scenario("drift", seed, &dir);
 	ck_assert_msg(has(f, "data_drift", "feature", "x1", SEV_MEDIUM, 0), "drift seed %s: no data_drift on x1", seed);
-	ck_assert_msg(has(f, "time_degradation", "feature", "day", SEV_MEDIUM, 0), "drift seed %s: no time_degradation", seed);
+	/* the fall starts where current begins: it restates performance_drop, so low */
+	ck_assert_msg(has(f, "time_degradation", "feature", "day", SEV_LOW, 0), "drift seed %s: no time_degradation", seed);
 	json_decref(f);
 	remove_tree(dir);
 	free(dir);
