@@ -69,7 +69,7 @@ enum severity finding_severity(const json_t *finding)
 	return v < 0 ? SEV_INFO : (enum severity)v;
 }
 
-static json_t *number_or_null(double v)
+json_t *json_num_or_null(double v)
 {
 	return isfinite(v) ? json_real(v) : json_null();
 }
@@ -77,9 +77,9 @@ static json_t *number_or_null(double v)
 json_t *estimate_json(double value, double lo, double hi, long long n, const char *reason)
 {
 	json_t *e = json_object();
-	json_object_set_new(e, "value", number_or_null(value));
-	json_object_set_new(e, "ci_low", isfinite(value) ? number_or_null(lo) : json_null());
-	json_object_set_new(e, "ci_high", isfinite(value) ? number_or_null(hi) : json_null());
+	json_object_set_new(e, "value", json_num_or_null(value));
+	json_object_set_new(e, "ci_low", isfinite(value) ? json_num_or_null(lo) : json_null());
+	json_object_set_new(e, "ci_high", isfinite(value) ? json_num_or_null(hi) : json_null());
 	json_object_set_new(e, "n", json_integer(n));
 	if (!isfinite(value))
 		json_object_set_new(e, "reason", json_string(reason ? reason : "undefined"));

@@ -18,6 +18,8 @@ json_t *subject_new(const char *split, const char *feature, const char *segment,
 enum severity finding_severity(const json_t *finding);
 /** An estimate object {value, ci_low, ci_high, n} (value NaN -> null + reason). */
 json_t *estimate_json(double value, double lo, double hi, long long n, const char *reason);
+/** A JSON number, or null when v is NaN or infinite (json_real refuses them). */
+json_t *json_num_or_null(double v);
 /** Sort an array of findings: severity descending, then causes before
  * symptoms (step 3 with pipeline_change and data_quality, the rest of step 2,
  * the probes' checks, step 1), then id. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../pipeline/util.h"
+#include "../../pipeline/findings.h"
 
 /* ---- radix sort of 64-bit keys ---- */
 
@@ -70,11 +71,6 @@ static inline double value_of(uint64_t k)
 }
 
 /* ---- JSON helpers ---- */
-
-static json_t *jnum(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
 
 static json_t *jcount(size_t n)
 {
@@ -153,16 +149,16 @@ static size_t profile_numeric(const struct frame_column *c, size_t nrows, json_t
 			ss += (x[i] - mean) * (x[i] - mean);
 		std = sqrt(ss / (double)(n - 1));
 	}
-	json_object_set_new(col, "min", n ? jnum(x[0]) : json_null());
-	json_object_set_new(col, "max", n ? jnum(x[n - 1]) : json_null());
-	json_object_set_new(col, "mean", jnum(mean));
-	json_object_set_new(col, "std", jnum(std));
+	json_object_set_new(col, "min", n ? json_num_or_null(x[0]) : json_null());
+	json_object_set_new(col, "max", n ? json_num_or_null(x[n - 1]) : json_null());
+	json_object_set_new(col, "mean", json_num_or_null(mean));
+	json_object_set_new(col, "std", json_num_or_null(std));
 	static const struct { const char *key; double p; } qs[] = {
 		{"p01", 0.01}, {"p05", 0.05}, {"p25", 0.25}, {"p50", 0.50},
 		{"p75", 0.75}, {"p95", 0.95}, {"p99", 0.99}};
 	json_t *q = json_object();
 	for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++)
-		json_object_set_new(q, qs[k].key, n ? jnum(quantile_sorted(x, n, qs[k].p)) : json_null());
+		json_object_set_new(q, qs[k].key, n ? json_num_or_null(quantile_sorted(x, n, qs[k].p)) : json_null());
 	json_object_set_new(col, "quantiles", q);
 	return distinct;
 }

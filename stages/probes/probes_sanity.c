@@ -110,18 +110,13 @@ struct sctx {
 	json_t *out, *findings;
 };
 
-static json_t *num(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *fit_json(const struct sanity_fit *f)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "train_loss", num(f->train_loss));
-	json_object_set_new(o, "train_acc", num(f->train_acc));
-	json_object_set_new(o, "val_loss", num(f->val_loss));
-	json_object_set_new(o, "val_acc", num(f->val_acc));
+	json_object_set_new(o, "train_loss", json_num_or_null(f->train_loss));
+	json_object_set_new(o, "train_acc", json_num_or_null(f->train_acc));
+	json_object_set_new(o, "val_loss", json_num_or_null(f->val_loss));
+	json_object_set_new(o, "val_acc", json_num_or_null(f->val_acc));
 	return o;
 }
 
@@ -130,8 +125,8 @@ static json_t *curve_json(const struct sanity_curve *c)
 	json_t *o = json_object(), *st = json_array(), *tl = json_array(), *vl = json_array();
 	for (size_t i = 0; i < c->n; i++) {
 		json_array_append_new(st, json_integer(c->step[i]));
-		json_array_append_new(tl, num(c->train_loss[i]));
-		json_array_append_new(vl, num(c->val_loss[i]));
+		json_array_append_new(tl, json_num_or_null(c->train_loss[i]));
+		json_array_append_new(vl, json_num_or_null(c->val_loss[i]));
 	}
 	json_object_set_new(o, "step", st);
 	json_object_set_new(o, "train_loss", tl);
@@ -144,15 +139,15 @@ static json_t *health_json(const struct sanity_health *h)
 	json_t *o = json_object(), *layers = json_array();
 	for (int l = 0; l < h->n_layers; l++) {
 		json_t *L = json_object();
-		json_object_set_new(L, "ratio_first", num(h->ratio_first[l]));
-		json_object_set_new(L, "ratio_last", num(h->ratio_last[l]));
-		json_object_set_new(L, "ratio_min", num(h->ratio_min[l]));
-		json_object_set_new(L, "ratio_max", num(h->ratio_max[l]));
+		json_object_set_new(L, "ratio_first", json_num_or_null(h->ratio_first[l]));
+		json_object_set_new(L, "ratio_last", json_num_or_null(h->ratio_last[l]));
+		json_object_set_new(L, "ratio_min", json_num_or_null(h->ratio_min[l]));
+		json_object_set_new(L, "ratio_max", json_num_or_null(h->ratio_max[l]));
 		json_object_set_new(L, "vanishing", json_boolean(h->vanishing[l]));
 		json_object_set_new(L, "exploding", json_boolean(h->exploding[l]));
 		if (l < h->n_layers - 1) {
-			json_object_set_new(L, "dead_relu", num(h->dead_relu[l]));
-			json_object_set_new(L, "act_std", num(h->act_std[l]));
+			json_object_set_new(L, "dead_relu", json_num_or_null(h->dead_relu[l]));
+			json_object_set_new(L, "act_std", json_num_or_null(h->act_std[l]));
 		}
 		json_array_append_new(layers, L);
 	}
@@ -203,8 +198,8 @@ static json_t *pair_json(const struct sanity_pair *p)
 	json_t *o = json_object();
 	json_object_set_new(o, "difference", estimate_json(p->diff, p->ci_low, p->ci_high, (long long)p->n,
 							    "no validation rows"));
-	json_object_set_new(o, "val_loss", num(p->fit[0].val_loss));
-	json_object_set_new(o, "reference_val_loss", num(p->fit[1].val_loss));
+	json_object_set_new(o, "val_loss", json_num_or_null(p->fit[0].val_loss));
+	json_object_set_new(o, "reference_val_loss", json_num_or_null(p->fit[1].val_loss));
 	json_object_set_new(o, "seeds", json_integer(p->seeds));
 	json_object_set_new(o, "wins", json_integer(p->wins));
 	return o;
@@ -269,8 +264,8 @@ static int check_overfit(struct sctx *c, uint64_t seed)
 	json_object_set_new(j, "max_steps", json_integer(o.max_steps));
 	json_object_set_new(j, "reached", json_boolean(o.reached));
 	json_object_set_new(j, "steps", json_integer(o.steps));
-	json_object_set_new(j, "final_acc", num(o.final_acc));
-	json_object_set_new(j, "max_reachable_acc", num(o.max_reachable_acc));
+	json_object_set_new(j, "final_acc", json_num_or_null(o.final_acc));
+	json_object_set_new(j, "max_reachable_acc", json_num_or_null(o.max_reachable_acc));
 	json_object_set_new(j, "n_conflicts", json_integer((json_int_t)o.n_conflicts));
 	json_t *pairs = json_array();
 	for (size_t i = 0; i < o.n_conflicts && i < SANITY_MAX_CONFLICTS; i++)
@@ -324,9 +319,9 @@ static int check_overfit(struct sctx *c, uint64_t seed)
 		json_object_set_new(ev, "cause", json_string(conflicting ? "conflicting_duplicates" : "no_learnable_signal"));
 		json_object_set_new(ev, "rows", json_integer((json_int_t)o.rows));
 		json_object_set_new(ev, "steps", json_integer(o.max_steps));
-		json_object_set_new(ev, "final_acc", num(o.final_acc));
+		json_object_set_new(ev, "final_acc", json_num_or_null(o.final_acc));
 		json_object_set_new(ev, "n_conflicts", json_integer((json_int_t)o.n_conflicts));
-		json_object_set_new(ev, "max_reachable_acc", num(o.max_reachable_acc));
+		json_object_set_new(ev, "max_reachable_acc", json_num_or_null(o.max_reachable_acc));
 		json_object_set_new(ev, "held_out_learnable", learnable < 0 ? json_null() : json_boolean(learnable));
 		json_object_set_new(ev, "severity_rule", json_string("high: a model cannot learn what a batch cannot fit; "
 								     "medium when the held-out evidence was not judged"));
@@ -363,10 +358,10 @@ static int check_gradient(struct sctx *c, uint64_t seed)
 		json_object_set_new(j, "n_params", json_integer((json_int_t)g.n_params));
 		json_object_set_new(j, "judged", json_boolean(judged));
 		for (int l = 0; l < g.n_layers; l++)
-			json_array_append_new(per, num(g.rel_err[l]));
+			json_array_append_new(per, json_num_or_null(g.rel_err[l]));
 		json_object_set_new(j, "rel_err_per_layer", per);
-		json_object_set_new(j, "max_rel_err", num(g.max_rel_err));
-		json_object_set_new(j, "fp32_max_rel_err", num(g.fp32_max_rel_err));
+		json_object_set_new(j, "max_rel_err", json_num_or_null(g.max_rel_err));
+		json_object_set_new(j, "fp32_max_rel_err", json_num_or_null(g.fp32_max_rel_err));
 		if (judged)
 			json_object_set_new(j, "passed", json_boolean(g.passed));
 		json_array_append_new(arr, j);
@@ -380,7 +375,7 @@ static int check_gradient(struct sctx *c, uint64_t seed)
 						   "analytic one, informational)"));
 	json_object_set_new(j, "tolerance", json_real(SANITY_GRADCHECK_TOL));
 	json_object_set_new(j, "architectures", arr);
-	json_object_set_new(j, "max_rel_err", num(worst));
+	json_object_set_new(j, "max_rel_err", json_num_or_null(worst));
 	int passed = rc == 0 && worst < SANITY_GRADCHECK_TOL;
 	json_object_set_new(j, "passed", json_boolean(passed));
 	set_advice(j, passed ? xasprintf("The probes' gradients match finite differences (largest relative error %.2g, "
@@ -392,7 +387,7 @@ static int check_gradient(struct sctx *c, uint64_t seed)
 		char *title = xasprintf("The probe engine's gradients disagree with finite differences (relative error "
 					"%.2g, tolerance 1e-6): probe results are not trustworthy.", worst);
 		json_t *ev = json_object();
-		json_object_set_new(ev, "max_rel_err", num(worst));
+		json_object_set_new(ev, "max_rel_err", json_num_or_null(worst));
 		check_finding(c, "gradient_check", "gradient check", SEV_HIGH, title, ev);
 	}
 	return rc;
@@ -428,9 +423,9 @@ static void health_finding(struct sctx *c, const struct sanity_health *h, const 
 	json_object_set_new(ev, "where", json_string(where));
 	json_object_set_new(ev, "state", json_string(state));
 	json_object_set_new(ev, "layer", json_integer(layer + 1));
-	json_object_set_new(ev, "ratio", num(ratio));
-	json_object_set_new(ev, "lr", num(lr));
-	json_object_set_new(ev, "suggested_lr", num(c->suggested_lr));
+	json_object_set_new(ev, "ratio", json_num_or_null(ratio));
+	json_object_set_new(ev, "lr", json_num_or_null(lr));
+	json_object_set_new(ev, "suggested_lr", json_num_or_null(c->suggested_lr));
 	json_object_set_new(ev, "health", health_json(h));
 	json_object_set_new(ev, "severity_rule", json_string("medium: training is unstable or stalls"));
 	check_finding(c, "health", "gradient health", SEV_MEDIUM, title, ev);
@@ -501,11 +496,11 @@ static int check_init(struct sctx *c, uint64_t seed)
 					cf->train_loss);
 		json_t *ev = json_object();
 		json_object_set_new(ev, "init", json_string(init_names[good]));
-		json_object_set_new(ev, "train_loss", num(gf->train_loss));
-		json_object_set_new(ev, "constant_train_loss", num(cf->train_loss));
+		json_object_set_new(ev, "train_loss", json_num_or_null(gf->train_loss));
+		json_object_set_new(ev, "constant_train_loss", json_num_or_null(cf->train_loss));
 		json_object_set_new(ev, "constant_distinct_units", json_integer(in.runs[0].distinct_units));
 		json_object_set_new(ev, "width", json_integer(in.width));
-		json_object_set_new(ev, "dead_relu", num(in.runs[good].health.dead_relu[0]));
+		json_object_set_new(ev, "dead_relu", json_num_or_null(in.runs[good].health.dead_relu[0]));
 		json_object_set_new(ev, "severity_rule", json_string("low: advice on how to train, not a defect"));
 		check_finding(c, "init", "initialisation", SEV_LOW, title, ev);
 	}
@@ -538,9 +533,9 @@ static int check_lr(struct sctx *c, uint64_t seed)
 	double def_loss = sweep[4];   /* 1e-3 */
 	json_t *j = json_object(), *pl = json_array(), *pr = json_array(), *ps = json_array(), *runs = json_array();
 	for (size_t i = 0; i < lr.n; i++) {
-		json_array_append_new(pl, num(lr.lr[i]));
-		json_array_append_new(pr, num(lr.loss[i]));
-		json_array_append_new(ps, num(lr.smooth[i]));
+		json_array_append_new(pl, json_num_or_null(lr.lr[i]));
+		json_array_append_new(pr, json_num_or_null(lr.loss[i]));
+		json_array_append_new(ps, json_num_or_null(lr.smooth[i]));
 	}
 	json_object_set_new(j, "rule", json_string("Adam, MLP 32; learning rate grown exponentially from 1e-5 to 10; loss "
 						   "smoothed (EMA 0.9, debiased); stop when the smoothed loss exceeds 4x "
@@ -554,14 +549,14 @@ static int check_lr(struct sctx *c, uint64_t seed)
 	json_object_set_new(j, "loss", pr);
 	json_object_set_new(j, "smooth", ps);
 	json_object_set_new(j, "stopped_at", json_integer(lr.stopped_at));
-	json_object_set_new(j, "lr_at_min", num(lr.lr_at_min));
-	json_object_set_new(j, "lr_steepest", num(lr.lr_steepest));
-	json_object_set_new(j, "suggested", num(lr.suggested));
+	json_object_set_new(j, "lr_at_min", json_num_or_null(lr.lr_at_min));
+	json_object_set_new(j, "lr_steepest", json_num_or_null(lr.lr_steepest));
+	json_object_set_new(j, "suggested", json_num_or_null(lr.suggested));
 	static const char *const rn[3] = {"too_low", "suggested", "too_high"};
 	for (int i = 0; i < 3; i++) {
 		json_t *r = json_object();
 		json_object_set_new(r, "name", json_string(rn[i]));
-		json_object_set_new(r, "lr", num(lr.runs_lr[i]));
+		json_object_set_new(r, "lr", json_num_or_null(lr.runs_lr[i]));
 		json_object_set_new(r, "fit", fit_json(&lr.runs_fit[i]));
 		json_object_set_new(r, "curve", curve_json(&lr.runs[i]));
 		json_array_append_new(runs, r);
@@ -570,17 +565,17 @@ static int check_lr(struct sctx *c, uint64_t seed)
 	long steps = (long)epochs * spe;
 	json_t *sw = json_object(), *sl = json_array(), *sv = json_array();
 	for (int i = 0; i < N_SWEEP; i++) {
-		json_array_append_new(sl, num(lrs[i]));
-		json_array_append_new(sv, num(sweep[i]));
+		json_array_append_new(sl, json_num_or_null(lrs[i]));
+		json_array_append_new(sv, json_num_or_null(sweep[i]));
 	}
 	json_object_set_new(sw, "lr", sl);
 	json_object_set_new(sw, "train_loss", sv);
 	json_object_set_new(sw, "steps", json_integer(steps));
-	json_object_set_new(sw, "best_lr", num(lrs[sbest]));
-	json_object_set_new(sw, "suggestion_over_best", num(lr.suggested / lrs[sbest]));
+	json_object_set_new(sw, "best_lr", json_num_or_null(lrs[sbest]));
+	json_object_set_new(sw, "suggestion_over_best", json_num_or_null(lr.suggested / lrs[sbest]));
 	json_object_set_new(j, "sweep", sw);
 	json_object_set_new(j, "default_lr", json_real(DEFAULT_LR));
-	json_object_set_new(j, "default_train_loss", num(def_loss));
+	json_object_set_new(j, "default_train_loss", json_num_or_null(def_loss));
 	double sug_loss = lr.runs_fit[1].train_loss;
 	/* The sweep's steadiest rate: each rate judged by the worst loss of itself
 	 * and its two neighbours. The range test's minimum sits at the edge of
@@ -603,8 +598,8 @@ static int check_lr(struct sctx *c, uint64_t seed)
 	double advised = fmin(lr.suggested, lrs[steady]);
 	c->advised_lr = advised;
 	double adv_loss = advised == lrs[steady] ? sweep[steady] : sug_loss;
-	json_object_set_new(sw, "steadiest_lr", num(lrs[steady]));
-	json_object_set_new(j, "advised", num(advised));
+	json_object_set_new(sw, "steadiest_lr", json_num_or_null(lrs[steady]));
+	json_object_set_new(j, "advised", json_num_or_null(advised));
 	json_object_set_new(j, "advised_rule", json_string("the lower of the suggestion and the sweep's steadiest rate "
 							   "(the rate whose worst loss among itself and its two "
 							   "neighbours is lowest)"));
@@ -625,13 +620,13 @@ static int check_lr(struct sctx *c, uint64_t seed)
 					advised, steps, adv_loss, def_loss, lr.suggested, lrs[steady]);
 		json_t *ev = json_object();
 		json_object_set_new(ev, "optimizer", json_string("adam"));
-		json_object_set_new(ev, "advised_lr", num(advised));
-		json_object_set_new(ev, "suggested_lr", num(lr.suggested));
-		json_object_set_new(ev, "steadiest_lr", num(lrs[steady]));
+		json_object_set_new(ev, "advised_lr", json_num_or_null(advised));
+		json_object_set_new(ev, "suggested_lr", json_num_or_null(lr.suggested));
+		json_object_set_new(ev, "steadiest_lr", json_num_or_null(lrs[steady]));
 		json_object_set_new(ev, "default_lr", json_real(DEFAULT_LR));
 		json_object_set_new(ev, "steps", json_integer(steps));
-		json_object_set_new(ev, "train_loss_advised", num(adv_loss));
-		json_object_set_new(ev, "train_loss_default", num(def_loss));
+		json_object_set_new(ev, "train_loss_advised", json_num_or_null(adv_loss));
+		json_object_set_new(ev, "train_loss_default", json_num_or_null(def_loss));
 		json_object_set_new(ev, "rows", json_integer((json_int_t)d->n));
 		json_object_set_new(ev, "severity_rule", json_string("low: advice on how to train, not a defect"));
 		check_finding(c, "lr_range", "learning rate", SEV_LOW, title, ev);
@@ -653,12 +648,12 @@ static int check_optim(struct sctx *c, uint64_t seed)
 						   "meets Adam with the same schedule at the learning-rate check's rate, "
 						   "Adam with a decaying schedule meets Adam at a constant rate ("
 						   CONFIRM_RULE ")"));
-	json_object_set_new(j, "target_loss", num(o.target_loss));
+	json_object_set_new(j, "target_loss", json_num_or_null(o.target_loss));
 	for (int i = 0; i < SANITY_N_OPTIM * SANITY_N_SCHED; i++) {
 		json_t *r = json_object();
 		json_object_set_new(r, "optimizer", json_string(optim_names[o.runs[i].optim]));
 		json_object_set_new(r, "schedule", json_string(sched_names[o.runs[i].sched]));
-		json_object_set_new(r, "lr", num(o.runs[i].lr));
+		json_object_set_new(r, "lr", json_num_or_null(o.runs[i].lr));
 		json_object_set_new(r, "steps_to_target", json_integer(o.runs[i].steps_to_target));
 		json_object_set_new(r, "fit", fit_json(&o.runs[i].fit));
 		json_array_append_new(runs, r);
@@ -743,20 +738,20 @@ static int check_optim(struct sctx *c, uint64_t seed)
 		json_t *ev = json_object();
 		json_object_set_new(ev, "optimizer", json_string(optim_names[b->optim]));
 		json_object_set_new(ev, "schedule", json_string(sched_names[b->sched]));
-		json_object_set_new(ev, "lr", num(b->lr));
-		json_object_set_new(ev, "val_loss", num(b->fit.val_loss));
+		json_object_set_new(ev, "lr", json_num_or_null(b->lr));
+		json_object_set_new(ev, "val_loss", json_num_or_null(b->fit.val_loss));
 		json_object_set_new(ev, "steps_to_target", json_integer(b->steps_to_target));
 		json_object_set_new(ev, "reference_optimizer", json_string("adam"));
 		json_object_set_new(ev, "reference_schedule", json_string(sched_names[ps[1].sched]));
-		json_object_set_new(ev, "reference_lr", num(ps[1].lr));
+		json_object_set_new(ev, "reference_lr", json_num_or_null(ps[1].lr));
 		json_object_set_new(ev, "reference_text", json_string(rival));
-		json_object_set_new(ev, "usual_adam_lr", num(a->lr));
-		json_object_set_new(ev, "usual_adam_val_loss", num(a->fit.val_loss));
+		json_object_set_new(ev, "usual_adam_lr", json_num_or_null(a->lr));
+		json_object_set_new(ev, "usual_adam_val_loss", json_num_or_null(a->fit.val_loss));
 		json_object_set_new(ev, "reference_steps_to_target", json_integer(a->steps_to_target));
-		json_object_set_new(ev, "target_loss", num(o.target_loss));
+		json_object_set_new(ev, "target_loss", json_num_or_null(o.target_loss));
 		json_object_set_new(ev, "steps", json_integer(total));
-		json_object_set_new(ev, "confirmed_val_loss", num(p.fit[0].val_loss));
-		json_object_set_new(ev, "confirmed_reference_val_loss", num(p.fit[1].val_loss));
+		json_object_set_new(ev, "confirmed_val_loss", json_num_or_null(p.fit[0].val_loss));
+		json_object_set_new(ev, "confirmed_reference_val_loss", json_num_or_null(p.fit[1].val_loss));
 		json_object_set_new(ev, "confirmation", pair_json(&p));
 		json_object_set_new(ev, "severity_rule", json_string("low: advice on how to train, not a defect"));
 		check_finding(c, "optimizers", "optimizer and schedule", SEV_LOW, title, ev);
@@ -791,7 +786,7 @@ static int check_reg(struct sctx *c, uint64_t seed)
 		json_t *r = json_object();
 		json_object_set_new(r, "name", json_string(g.runs[i].name));
 		json_object_set_new(r, "fit", fit_json(&g.runs[i].fit));
-		json_object_set_new(r, "gap", num(g.runs[i].gap));
+		json_object_set_new(r, "gap", json_num_or_null(g.runs[i].gap));
 		json_object_set_new(r, "steps", json_integer(g.runs[i].steps));
 		json_array_append_new(runs, r);
 	}
@@ -840,12 +835,12 @@ static int check_reg(struct sctx *c, uint64_t seed)
 		json_t *ev = json_object();
 		json_object_set_new(ev, "best", json_string(b->name));
 		json_object_set_new(ev, "best_text", json_string(reg_text(g.best)));
-		json_object_set_new(ev, "val_loss", num(b->fit.val_loss));
-		json_object_set_new(ev, "gap", num(b->gap));
-		json_object_set_new(ev, "none_val_loss", num(none->fit.val_loss));
-		json_object_set_new(ev, "none_gap", num(none->gap));
-		json_object_set_new(ev, "confirmed_val_loss", num(p.fit[0].val_loss));
-		json_object_set_new(ev, "confirmed_none_val_loss", num(p.fit[1].val_loss));
+		json_object_set_new(ev, "val_loss", json_num_or_null(b->fit.val_loss));
+		json_object_set_new(ev, "gap", json_num_or_null(b->gap));
+		json_object_set_new(ev, "none_val_loss", json_num_or_null(none->fit.val_loss));
+		json_object_set_new(ev, "none_gap", json_num_or_null(none->gap));
+		json_object_set_new(ev, "confirmed_val_loss", json_num_or_null(p.fit[0].val_loss));
+		json_object_set_new(ev, "confirmed_none_val_loss", json_num_or_null(p.fit[1].val_loss));
 		json_object_set_new(ev, "confirmation", pair_json(&p));
 		json_object_set_new(ev, "severity_rule", json_string("low: advice on how to train, not a defect"));
 		check_finding(c, "regularisation", "regularisation", SEV_LOW, title, ev);
@@ -909,7 +904,7 @@ static int check_capacity(struct sctx *c, uint64_t seed, int whole, size_t train
 	sb_free(&nm);
 	for (int i = 0; i < SANITY_N_SIZES; i++) {
 		json_t *r = json_object();
-		json_object_set_new(r, "share", num(cap.size_share[i]));
+		json_object_set_new(r, "share", json_num_or_null(cap.size_share[i]));
 		json_object_set_new(r, "rows", json_integer((json_int_t)cap.size_rows[i]));
 		json_object_set_new(r, "fit", fit_json(&cap.size_fit[i]));
 		json_array_append_new(sizes, r);
@@ -1020,10 +1015,10 @@ static int check_capacity(struct sctx *c, uint64_t seed, int whole, size_t train
 		json_t *ev = json_object();
 		json_object_set_new(ev, "best", json_string(names[cap.best_arch]));
 		json_object_set_new(ev, "overfit_from", json_string(names[cap.overfit_from]));
-		json_object_set_new(ev, "best_val_loss", num(bf->val_loss));
-		json_object_set_new(ev, "best_train_loss", num(bf->train_loss));
-		json_object_set_new(ev, "overfit_val_loss", num(of->val_loss));
-		json_object_set_new(ev, "overfit_train_loss", num(of->train_loss));
+		json_object_set_new(ev, "best_val_loss", json_num_or_null(bf->val_loss));
+		json_object_set_new(ev, "best_train_loss", json_num_or_null(bf->train_loss));
+		json_object_set_new(ev, "overfit_val_loss", json_num_or_null(of->val_loss));
+		json_object_set_new(ev, "overfit_train_loss", json_num_or_null(of->train_loss));
 		json_object_set_new(ev, "severity_rule", json_string("low: advice on model size, not a defect"));
 		add_finding(c->findings, "capacity", SEV_LOW, title, ev);
 		free(title);
@@ -1037,8 +1032,8 @@ static int check_capacity(struct sctx *c, uint64_t seed, int whole, size_t train
 		json_object_set_new(ev, "train_rows", json_integer((json_int_t)train_rows));
 		json_object_set_new(ev, "rows_before", json_integer((json_int_t)cap.size_rows[SANITY_N_SIZES - 2]));
 		json_object_set_new(ev, "rows_after", json_integer((json_int_t)cap.size_rows[SANITY_N_SIZES - 1]));
-		json_object_set_new(ev, "val_acc_before", num(l2->val_acc));
-		json_object_set_new(ev, "val_acc_after", num(l1->val_acc));
+		json_object_set_new(ev, "val_acc_before", json_num_or_null(l2->val_acc));
+		json_object_set_new(ev, "val_acc_after", json_num_or_null(l1->val_acc));
 		json_object_set_new(ev, "severity_rule", json_string("medium: the last doubling of rows gained > 1 point"));
 		add_finding(c->findings, "insufficient_data", SEV_MEDIUM, title, ev);
 		free(title);
@@ -1072,12 +1067,12 @@ static json_t *final_json(const struct sanity_final_run *f)
 	json_t *o = json_object();
 	int ep;
 	double low = final_lowest(f, &ep);
-	json_object_set_new(o, "lowest_val_loss", num(low));
+	json_object_set_new(o, "lowest_val_loss", json_num_or_null(low));
 	json_object_set_new(o, "lowest_val_epoch", json_integer(ep));
 	json_object_set_new(o, "epochs", json_integer(f->epochs));
 	json_object_set_new(o, "steps", json_integer(f->steps));
 	json_object_set_new(o, "stopped_by", json_string(f->stopped ? "plateau" : "max_epochs"));
-	json_object_set_new(o, "train_loss_as_trained", num(f->train_loss));
+	json_object_set_new(o, "train_loss_as_trained", json_num_or_null(f->train_loss));
 	json_object_set_new(o, "fit", fit_json(&f->fit));
 	json_object_set_new(o, "curve", curve_json(&f->curve));
 	return o;
@@ -1120,16 +1115,16 @@ static int check_hpo(struct sctx *c, uint64_t seed)
 			top = x;
 		json_t *r = json_object();
 		json_object_set_new(r, "method", json_string(method_names[m]));
-		json_object_set_new(r, "best_score", num(x->score));
+		json_object_set_new(r, "best_score", json_num_or_null(x->score));
 		json_object_set_new(r, "best_trial", json_integer((json_int_t)best + 1));
-		json_object_set_new(r, "lr", num(x->lr));
-		json_object_set_new(r, "l2", num(x->l2));
+		json_object_set_new(r, "lr", json_num_or_null(x->lr));
+		json_object_set_new(r, "l2", json_num_or_null(x->l2));
 		json_object_set_new(r, "width", json_integer(x->width));
-		json_object_set_new(r, "dropout", num(x->dropout));
-		json_object_set_new(r, "val_acc", num(x->val_acc));
+		json_object_set_new(r, "dropout", json_num_or_null(x->dropout));
+		json_object_set_new(r, "val_acc", json_num_or_null(x->val_acc));
 		json_t *bsf = json_array();
 		for (size_t t = 0; t < h.budget; t++)
-			json_array_append_new(bsf, num(h.trials[m][t].best_so_far));
+			json_array_append_new(bsf, json_num_or_null(h.trials[m][t].best_so_far));
 		json_object_set_new(r, "best_so_far", bsf);
 		json_array_append_new(methods, r);
 	}
@@ -1179,11 +1174,11 @@ static int check_hpo(struct sctx *c, uint64_t seed)
 	json_object_set_new(fj, "row_visits", json_real(visits * (double)n_train));
 	json_object_set_new(fj, "seconds", json_real(final_seconds));
 	json_t *bj = final_json(&fr[0]);
-	json_object_set_new(bj, "lr", num(top->lr));
-	json_object_set_new(bj, "l2", num(top->l2));
+	json_object_set_new(bj, "lr", json_num_or_null(top->lr));
+	json_object_set_new(bj, "l2", json_num_or_null(top->l2));
 	json_object_set_new(bj, "width", json_integer(top->width));
-	json_object_set_new(bj, "dropout", num(top->dropout));
-	json_object_set_new(bj, "search_val_loss", num(top->val_loss));
+	json_object_set_new(bj, "dropout", json_num_or_null(top->dropout));
+	json_object_set_new(bj, "search_val_loss", json_num_or_null(top->val_loss));
 	json_object_set_new(fj, "best", bj);
 	json_t *dj = final_json(&fr[1]);
 	json_object_set_new(dj, "lr", json_real(DEFAULT_LR));
@@ -1239,20 +1234,20 @@ static int check_hpo(struct sctx *c, uint64_t seed)
 		json_t *ev = json_object();
 		json_object_set_new(ev, "method", json_string(method_names[h.best_method]));
 		json_object_set_new(ev, "trials", json_integer((json_int_t)(3 * h.budget)));
-		json_object_set_new(ev, "lr", num(top->lr));
-		json_object_set_new(ev, "l2", num(top->l2));
+		json_object_set_new(ev, "lr", json_num_or_null(top->lr));
+		json_object_set_new(ev, "l2", json_num_or_null(top->l2));
 		json_object_set_new(ev, "width", json_integer(top->width));
-		json_object_set_new(ev, "dropout", num(top->dropout));
+		json_object_set_new(ev, "dropout", json_num_or_null(top->dropout));
 		json_object_set_new(ev, "train_rows", json_integer((json_int_t)n_train));
 		json_object_set_new(ev, "val_rows", json_integer((json_int_t)n_val));
 		json_object_set_new(ev, "epochs", json_integer(b->epochs));
 		json_object_set_new(ev, "steps", json_integer(b->steps));
 		json_object_set_new(ev, "stopped_by", json_string(b->stopped ? "plateau" : "max_epochs"));
-		json_object_set_new(ev, "train_loss", num(b->fit.train_loss));
-		json_object_set_new(ev, "val_loss", num(b->fit.val_loss));
-		json_object_set_new(ev, "val_acc", num(b->fit.val_acc));
-		json_object_set_new(ev, "default_val_loss", num(d->fit.val_loss));
-		json_object_set_new(ev, "default_val_acc", num(d->fit.val_acc));
+		json_object_set_new(ev, "train_loss", json_num_or_null(b->fit.train_loss));
+		json_object_set_new(ev, "val_loss", json_num_or_null(b->fit.val_loss));
+		json_object_set_new(ev, "val_acc", json_num_or_null(b->fit.val_acc));
+		json_object_set_new(ev, "default_val_loss", json_num_or_null(d->fit.val_loss));
+		json_object_set_new(ev, "default_val_acc", json_num_or_null(d->fit.val_acc));
 		json_object_set_new(ev, "default_epochs", json_integer(d->epochs));
 		json_object_set_new(ev, "difference", estimate_json(diff, lo, hi, (long long)n_val, "no held-out rows"));
 		json_object_set_new(ev, "severity_rule", json_string("low: advice on how to train, not a defect"));
@@ -1282,15 +1277,15 @@ static int check_distill(struct sctx *c, const struct probe_data *td, uint64_t s
 						   "and the paired 95% interval of the difference lies above 0; a finding "
 						   "only when the teacher is the audited model"));
 	json_object_set_new(j, "teacher", json_string(teacher_name));
-	json_object_set_new(j, "fidelity", num(dd.fidelity));
-	json_object_set_new(j, "student_acc", num(dd.student_acc));
-	json_object_set_new(j, "teacher_acc", num(dd.teacher_acc));
-	json_object_set_new(j, "student_loss", num(dd.student_loss));
-	json_object_set_new(j, "teacher_loss", num(dd.teacher_loss));
+	json_object_set_new(j, "fidelity", json_num_or_null(dd.fidelity));
+	json_object_set_new(j, "student_acc", json_num_or_null(dd.student_acc));
+	json_object_set_new(j, "teacher_acc", json_num_or_null(dd.teacher_acc));
+	json_object_set_new(j, "student_loss", json_num_or_null(dd.student_loss));
+	json_object_set_new(j, "teacher_loss", json_num_or_null(dd.teacher_loss));
 	json_object_set_new(j, "student_beats_teacher", json_boolean(dd.student_beats_teacher));
 	json_object_set_new(j, "reasons", dd.reasons ? json_string(dd.reasons) : json_null());
 	json_object_set_new(j, "val_rows", json_integer((json_int_t)n_val));
-	json_object_set_new(j, "acc_diff_ci", json_pack("[oo]", num(dd.diff_low), num(dd.diff_high)));
+	json_object_set_new(j, "acc_diff_ci", json_pack("[oo]", json_num_or_null(dd.diff_low), json_num_or_null(dd.diff_high)));
 	/* in data mode the teacher is the largest reference probe, not a model
 	 * anyone ships: its result is advice about model size, not a finding */
 	int model = teacher_name && !strcmp(teacher_name, "the audited model");
@@ -1324,11 +1319,11 @@ static int check_distill(struct sctx *c, const struct probe_data *td, uint64_t s
 		json_t *ev = json_object();
 		json_object_set_new(ev, "teacher", json_string(teacher_name));
 		json_object_set_new(ev, "student", json_string("mlp8"));
-		json_object_set_new(ev, "student_acc", num(dd.student_acc));
-		json_object_set_new(ev, "teacher_acc", num(dd.teacher_acc));
+		json_object_set_new(ev, "student_acc", json_num_or_null(dd.student_acc));
+		json_object_set_new(ev, "teacher_acc", json_num_or_null(dd.teacher_acc));
 		json_object_set_new(ev, "acc_diff", estimate_json(dd.student_acc - dd.teacher_acc, dd.diff_low,
 								  dd.diff_high, (long long)n_val, "no held-out rows"));
-		json_object_set_new(ev, "fidelity", num(dd.fidelity));
+		json_object_set_new(ev, "fidelity", json_num_or_null(dd.fidelity));
 		json_object_set_new(ev, "val_rows", json_integer((json_int_t)n_val));
 		json_object_set_new(ev, "severity_rule", json_string("medium: the model generalises worse than a small "
 								     "network distilled from it"));

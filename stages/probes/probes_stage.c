@@ -242,11 +242,6 @@ static int eval_probs(const int32_t *y, const float *p, size_t n, int k, int pos
 	return rc;
 }
 
-static json_t *num_or_null(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
 /* An estimate object with its standard error (the evaluate stage compares
  * with it). */
 static json_t *est_json(const struct estimate *e)
@@ -803,7 +798,7 @@ static json_t *floats_json(const float *v, int n)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(a, num_or_null((double)v[i]));
+		json_array_append_new(a, json_num_or_null((double)v[i]));
 	return a;
 }
 
@@ -816,11 +811,11 @@ static json_t *curve_json(const struct probe_trained *t)
 		json_t *o = json_object();
 		json_object_set_new(o, "step", json_integer(q->step));
 		json_object_set_new(o, "epoch", json_integer(q->epoch));
-		json_object_set_new(o, "lr", num_or_null(q->lr));
-		json_object_set_new(o, "train_loss", num_or_null(q->train_loss));
-		json_object_set_new(o, "train_acc", num_or_null(q->train_acc));
-		json_object_set_new(o, "val_loss", num_or_null(q->val_loss));
-		json_object_set_new(o, "val_acc", num_or_null(q->val_acc));
+		json_object_set_new(o, "lr", json_num_or_null(q->lr));
+		json_object_set_new(o, "train_loss", json_num_or_null(q->train_loss));
+		json_object_set_new(o, "train_acc", json_num_or_null(q->train_acc));
+		json_object_set_new(o, "val_loss", json_num_or_null(q->val_loss));
+		json_object_set_new(o, "val_acc", json_num_or_null(q->val_acc));
 		json_object_set_new(o, "grad_norm", floats_json(q->grad_norm, t->n_layers));
 		json_object_set_new(o, "weight_norm", floats_json(q->weight_norm, t->n_layers));
 		json_object_set_new(o, "update_ratio", floats_json(q->update_ratio, t->n_layers));
@@ -872,8 +867,8 @@ static json_t *encoding_json(const struct feat_encoding *e, const struct frame *
 		json_object_set_new(cj, "source", json_string(c->source));
 		json_object_set_new(cj, "kind", json_string(feat_kind_name(c->kind)));
 		if (c->kind == FEAT_NUMERIC) {
-			json_object_set_new(cj, "mean", num_or_null(c->mean));
-			json_object_set_new(cj, "sd", num_or_null(c->sd));
+			json_object_set_new(cj, "mean", json_num_or_null(c->mean));
+			json_object_set_new(cj, "sd", json_num_or_null(c->sd));
 		}
 		if (c->level)
 			json_object_set_new(cj, "level", json_string(c->level));
@@ -937,13 +932,13 @@ static json_t *probes_json(struct run *r, json_t *unlearnable)
 		json_object_set_new(p, "steps", json_integer(full->steps));
 		json_object_set_new(p, "stopped_early", json_boolean(full->stopped_early));
 		json_object_set_new(p, "best_step", json_integer(full->best_step));
-		json_object_set_new(p, "best_val_loss", num_or_null(full->best_val_loss));
+		json_object_set_new(p, "best_val_loss", json_num_or_null(full->best_val_loss));
 		json_t *folds = json_array();
 		for (int f = 0; f < FOLDS; f++) {
 			const struct probe_trained *t = &r->res->probes[(size_t)f * r->nref + q];
 			json_array_append_new(folds, json_pack("{s:i, s:I, s:b, s:o}", "fold", f, "steps", (json_int_t)t->steps,
 							       "stopped_early", t->stopped_early, "best_val_loss",
-							       num_or_null(t->best_val_loss)));
+							       json_num_or_null(t->best_val_loss)));
 		}
 		json_object_set_new(p, "folds", folds);
 		json_t *ms = json_object();

@@ -712,7 +712,7 @@ static json_t *covariate_json(const struct rc_data *d, const struct cov_out *o)
 	static const char *const keys[5] = {"source_value", "iw_estimate", "observed", "explained", "unexplained"};
 	for (int k = 0; k < 5; k++)
 		json_object_set_new(c, keys[k], estimate_json(o->v[k], o->lo[k], o->hi[k], n, "no row to estimate from"));
-	json_object_set_new(c, "ess", rc_json_num(o->ess));
+	json_object_set_new(c, "ess", json_num_or_null(o->ess));
 	json_t *sup = json_object();
 	json_object_set_new(sup, "ratio_max", json_real(DOMAIN_SUPPORT));
 	json_object_set_new(sup, "current_share_outside", estimate_json(o->v[COV_OUTSIDE], o->lo[COV_OUTSIDE],

@@ -219,7 +219,7 @@ int drift_run(struct rc_data *d, const uint8_t *unit, struct drift_cell *cells, 
 			json_object_set_new(row, "split", json_string(split));
 			json_object_set_new(row, "feature", json_string(c->name));
 			json_object_set_new(row, "flagged", json_boolean(cell->flagged));
-			json_object_set_new(row, "psi", rc_json_num(cell->psi));
+			json_object_set_new(row, "psi", json_num_or_null(cell->psi));
 			json_array_append_new(table, row);
 			if (!cell->flagged)
 				continue;
@@ -228,22 +228,22 @@ int drift_run(struct rc_data *d, const uint8_t *unit, struct drift_cell *cells, 
 			json_t *ev = json_object();
 			json_object_set_new(ev, "test", json_string(c->numeric ? "two-sample Kolmogorov-Smirnov (asymptotic p)"
 									       : "chi-square test of homogeneity"));
-			json_object_set_new(ev, c->numeric ? "ks_d" : "chi2", rc_json_num(cell->stat));
-			json_object_set_new(ev, "p_value", rc_json_num(cell->p));
-			json_object_set_new(ev, "q_value", rc_json_num(cell->q));
-			json_object_set_new(ev, "psi", rc_json_num(cell->psi));
+			json_object_set_new(ev, c->numeric ? "ks_d" : "chi2", json_num_or_null(cell->stat));
+			json_object_set_new(ev, "p_value", json_num_or_null(cell->p));
+			json_object_set_new(ev, "q_value", json_num_or_null(cell->q));
+			json_object_set_new(ev, "psi", json_num_or_null(cell->psi));
 			if (c->numeric)
 				json_object_set_new(ev, "wasserstein_sd", isfinite(cell->wasserstein_sd)
-					? rc_json_num(cell->wasserstein_sd) : json_null());
+					? json_num_or_null(cell->wasserstein_sd) : json_null());
 			else
-				json_object_set_new(ev, "js_distance", rc_json_num(cell->js));
+				json_object_set_new(ev, "js_distance", json_num_or_null(cell->js));
 			char detail[256] = "";
 			size_t na = 0, nb = 0;
 			if (c->numeric) {
 				const double *a = rcdata_sorted(d, j, 0, &na), *b = rcdata_sorted(d, j, s, &nb);
 				double ma = stats_quantile_sorted(a, na, 0.5), mb = stats_quantile_sorted(b, nb, 0.5);
-				json_object_set_new(ev, "median_train", rc_json_num(ma));
-				json_object_set_new(ev, "median", rc_json_num(mb));
+				json_object_set_new(ev, "median_train", json_num_or_null(ma));
+				json_object_set_new(ev, "median", json_num_or_null(mb));
 				char fa[48], fb[48];
 				snprintf(detail, sizeof detail, "median %s in train, %s in %s", rc_fmt(fa, sizeof fa, ma),
 					 rc_fmt(fb, sizeof fb, mb), split);

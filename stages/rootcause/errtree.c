@@ -324,7 +324,7 @@ static void grow(struct tctx *t, size_t *rows, size_t n, int depth, struct slice
 	json_object_set_new(node, "condition", json_string(cond_text));
 	json_object_set_new(node, "rows", json_integer((json_int_t)n));
 	json_object_set_new(node, "errors", json_integer((json_int_t)e));
-	json_object_set_new(node, "error_rate", rc_json_num(n ? (double)e / (double)n : NAN));
+	json_object_set_new(node, "error_rate", json_num_or_null(n ? (double)e / (double)n : NAN));
 	json_object_set_new(node, "leaf", json_boolean(!split_found));
 	json_array_append_new(t->out->nodes, node);
 	if (!split_found) {

@@ -370,13 +370,13 @@ static json_t *concentration(const struct rc_data *d, const struct oof *o, const
 			json_object_set_new(best, "value", json_string(col->levels[l]));
 			json_object_set_new(best, "suspects", json_integer((json_int_t)sus[l]));
 			json_object_set_new(best, "rows", json_integer((json_int_t)all[l]));
-			json_object_set_new(best, "share_of_suspects", rc_json_num(share_s));
-			json_object_set_new(best, "share_of_train", rc_json_num(share_t));
-			json_object_set_new(best, "suspect_rate", rc_json_num((double)sus[l] / (double)all[l]));
+			json_object_set_new(best, "share_of_suspects", json_num_or_null(share_s));
+			json_object_set_new(best, "share_of_train", json_num_or_null(share_t));
+			json_object_set_new(best, "suspect_rate", json_num_or_null((double)sus[l] / (double)all[l]));
 			json_object_set_new(best, "suspect_rate_elsewhere",
-					    rc_json_num((double)(nsus - sus[l]) / (double)(n - all[l] ? n - all[l] : 1)));
-			json_object_set_new(best, "lift", rc_json_num(lift));
-			json_object_set_new(best, "p_value", rc_json_num(p));
+					    json_num_or_null((double)(nsus - sus[l]) / (double)(n - all[l] ? n - all[l] : 1)));
+			json_object_set_new(best, "lift", json_num_or_null(lift));
+			json_object_set_new(best, "p_value", json_num_or_null(p));
 			*p_out = p;
 		}
 		free(all);
@@ -503,7 +503,7 @@ int labelnoise_run(const struct rc_data *d, const char *oof_path, const char *ou
 	json_t *classes = json_array(), *jthr = json_object(), *jcj = json_array(), *jnoise = json_array();
 	for (size_t j = 0; j < kk; j++) {
 		json_array_append_new(classes, json_string(d->classes[j]));
-		json_object_set_new(jthr, d->classes[j], rc_json_num(thr[j]));
+		json_object_set_new(jthr, d->classes[j], json_num_or_null(thr[j]));
 	}
 	for (size_t i = 0; i < kk; i++) {
 		json_t *rowc = json_array(), *rown = json_array();
@@ -512,7 +512,7 @@ int labelnoise_run(const struct rc_data *d, const char *oof_path, const char *ou
 			for (size_t t = 0; t < kk; t++)
 				col += (double)cal[t * kk + j];
 			json_array_append_new(rowc, json_integer(cal[i * kk + j]));
-			json_array_append_new(rown, rc_json_num(col > 0 ? (double)cal[i * kk + j] / col : NAN));
+			json_array_append_new(rown, json_num_or_null(col > 0 ? (double)cal[i * kk + j] / col : NAN));
 		}
 		json_array_append_new(jcj, rowc);
 		json_array_append_new(jnoise, rown);
@@ -553,11 +553,11 @@ int labelnoise_run(const struct rc_data *d, const char *oof_path, const char *ou
 	json_object_set_new(ref, "split", json_string(d->nsplits > 1 ? d->splits[1].name : ""));
 	json_object_set_new(ref, "rows", json_integer((json_int_t)n_ref));
 	json_object_set_new(ref, "suspects", ns_ref >= 0 ? json_integer(ns_ref) : json_null());
-	json_object_set_new(ref, "share", rc_json_num(share_ref));
+	json_object_set_new(ref, "share", json_num_or_null(share_ref));
 	json_object_set_new(an, "reference", ref);
 	json_object_set_new(an, "excess", estimate_json(isnan(share_ref) ? NAN : excess, elo, ehi, (long long)(n + n_ref),
 							"no test predictions from the probes stage"));
-	json_object_set_new(an, "excess_p_value", rc_json_num(p_excess));
+	json_object_set_new(an, "excess_p_value", json_num_or_null(p_excess));
 	double excess_rows = excess * (double)n;
 
 	int fire = ns >= LABELNOISE_MIN_ROWS && excess >= LABELNOISE_MIN_SHARE && excess_rows >= LABELNOISE_MIN_ROWS &&

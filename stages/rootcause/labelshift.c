@@ -102,9 +102,9 @@ static json_t *within_class(const struct rc_data *d, size_t s, int *moved, struc
 			json_t *e = json_object();
 			json_object_set_new(e, "feature", json_string(d->cols[t[i].col].name));
 			json_object_set_new(e, "class", json_string(d->classes[t[i].cls]));
-			json_object_set_new(e, "ks_d", rc_json_num(t[i].d));
-			json_object_set_new(e, "p_value", rc_json_num(t[i].p));
-			json_object_set_new(e, "q_value", rc_json_num(t[i].q));
+			json_object_set_new(e, "ks_d", json_num_or_null(t[i].d));
+			json_object_set_new(e, "p_value", json_num_or_null(t[i].p));
+			json_object_set_new(e, "q_value", json_num_or_null(t[i].q));
 			json_object_set_new(e, "n_train", json_integer((json_int_t)t[i].n0));
 			json_object_set_new(e, "n", json_integer((json_int_t)t[i].n1));
 			json_object_set_new(e, "moved", json_boolean(flag));
@@ -171,17 +171,17 @@ int labelshift_run(const struct rc_data *d, json_t *findings, json_t *analysis)
 		json_t *e = json_object(), *shares = json_object();
 		for (size_t j = 0; j < k; j++) {
 			json_t *sj = json_object();
-			json_object_set_new(sj, "train", rc_json_num(n0 ? cnt[j] / (double)n0 : NAN));
-			json_object_set_new(sj, split, rc_json_num(n1 ? cnt[s * k + j] / (double)n1 : NAN));
+			json_object_set_new(sj, "train", json_num_or_null(n0 ? cnt[j] / (double)n0 : NAN));
+			json_object_set_new(sj, split, json_num_or_null(n1 ? cnt[s * k + j] / (double)n1 : NAN));
 			json_object_set_new(shares, d->classes[j], sj);
 		}
 		json_object_set_new(e, "split", json_string(split));
 		json_object_set_new(e, "n_train", json_integer((json_int_t)n0));
 		json_object_set_new(e, "n", json_integer((json_int_t)n1));
 		json_object_set_new(e, "shares", shares);
-		json_object_set_new(e, "chi2", rc_json_num(chi[s]));
-		json_object_set_new(e, "p_value", rc_json_num(ps));
-		json_object_set_new(e, "q_value", rc_json_num(qs));
+		json_object_set_new(e, "chi2", json_num_or_null(chi[s]));
+		json_object_set_new(e, "p_value", json_num_or_null(ps));
+		json_object_set_new(e, "q_value", json_num_or_null(qs));
 		json_object_set_new(e, "class", json_string(d->classes[c]));
 		json_object_set_new(e, "shift", estimate_json(r1 - r0, lo, hi, (long long)(n0 + n1), "no labels"));
 		json_array_append_new(out, e);

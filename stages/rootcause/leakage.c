@@ -263,7 +263,7 @@ int leakage_run(struct rc_data *d, json_t *findings, json_t *analysis)
 		json_t *ev = json_object();
 		json_object_set_new(ev, "auc", estimate_json(v, v - STATS_Z95 * se, v + STATS_Z95 * se,
 							    (long long)(a[r].npos + a[r].nneg), NULL));
-		json_object_set_new(ev, "next_best_auc", rc_json_num(r + 1 < d->ncols ? a[r + 1].auc : NAN));
+		json_object_set_new(ev, "next_best_auc", json_num_or_null(r + 1 < d->ncols ? a[r + 1].auc : NAN));
 		json_object_set_new(ev, "n_pos", json_integer((json_int_t)a[r].npos));
 		json_object_set_new(ev, "n_neg", json_integer((json_int_t)a[r].nneg));
 		if (!multiclass)

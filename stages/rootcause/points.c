@@ -175,7 +175,7 @@ int points_run(const struct rc_data *d, const struct rc_probes *p, const struct 
 		json_object_set_new(e, "id", id_json(f, fid, i));
 		json_object_set_new(e, "label", json_string(d->classes[sp->y[i]]));
 		json_object_set_new(e, "predicted", json_string(d->classes[sp->pred[i]]));
-		json_object_set_new(e, "confidence", rc_json_num(top[t].conf));
+		json_object_set_new(e, "confidence", json_num_or_null(top[t].conf));
 
 		surrogate_logodds_grad(net, x, sp->pred[i], grad);
 		for (size_t g = 0; g < s->nsrc; g++)
@@ -188,7 +188,7 @@ int points_run(const struct rc_data *d, const struct rc_probes *p, const struct 
 			json_t *a = json_object();
 			json_object_set_new(a, "feature", json_string(s->src[cb[g].src]));
 			json_object_set_new(a, "value", raw_value(f, s->src[cb[g].src], i));
-			json_object_set_new(a, "contribution", rc_json_num(cb[g].v));
+			json_object_set_new(a, "contribution", json_num_or_null(cb[g].v));
 			json_array_append_new(attr, a);
 		}
 		json_object_set_new(e, "attribution", attr);
@@ -206,7 +206,7 @@ int points_run(const struct rc_data *d, const struct rc_probes *p, const struct 
 			json_object_set_new(a, "row", json_integer((json_int_t)(row + 1)));
 			json_object_set_new(a, "id", id_json(tf, tid, row));
 			json_object_set_new(a, "label", json_string(d->classes[d->splits[0].y[row]]));
-			json_object_set_new(a, "distance", rc_json_num(ndist[r]));
+			json_object_set_new(a, "distance", json_num_or_null(ndist[r]));
 			json_array_append_new(nb, a);
 		}
 		json_object_set_new(e, "neighbours", nb);
@@ -216,7 +216,7 @@ int points_run(const struct rc_data *d, const struct rc_probes *p, const struct 
 		json_object_set_new(hood, "k", json_integer((json_int_t)m));
 		json_object_set_new(hood, "model_accuracy",
 				    estimate_json(m ? (double)right / (double)m : NAN, lo, hi, (long long)m, "no neighbours"));
-		json_object_set_new(hood, "same_label_share", rc_json_num(m ? (double)same / (double)m : NAN));
+		json_object_set_new(hood, "same_label_share", json_num_or_null(m ? (double)same / (double)m : NAN));
 		json_object_set_new(e, "neighbourhood", hood);
 		json_array_append_new(rows, e);
 	}

@@ -152,7 +152,7 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 	if (m1 == n1 && m0 < n0) {
 		json_t *num = json_object();
 		json_object_set_new(num, "rows", json_integer((json_int_t)n1));
-		json_object_set_new(num, "train_missing_rate", rc_json_num(r0));
+		json_object_set_new(num, "train_missing_rate", json_num_or_null(r0));
 		char *t = xasprintf("every value is missing in %s (%.1f%% in train)", split, 100 * r0);
 		add_problem(problems, &title, "all_missing", num, t);
 		free(t);
@@ -166,7 +166,7 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 			json_object_set_new(num, "missing_rate", estimate_json(r1, NAN, NAN, (long long)n1, NULL));
 			json_object_set_new(num, "train_missing_rate", estimate_json(r0, NAN, NAN, (long long)n0, NULL));
 			json_object_set_new(num, "rise", estimate_json(r1 - r0, lo, hi, (long long)(n0 + n1), NULL));
-			json_object_set_new(num, "p_value", rc_json_num(p));
+			json_object_set_new(num, "p_value", json_num_or_null(p));
 			char *a = pct(r0), *b = pct(r1);
 			char *t = xasprintf("missing values rose from %s in train to %s", a, b);
 			add_problem(problems, &title, "missing_spike", num, t);
@@ -184,10 +184,10 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 		const double *b = rcdata_sorted(d, j, s, &nb);
 		if (nb >= MIN_ROWS && na >= 2 && b[0] == b[nb - 1] && a[0] != a[na - 1]) {
 			json_t *num = json_object();
-			json_object_set_new(num, "value", rc_json_num(b[0]));
+			json_object_set_new(num, "value", json_num_or_null(b[0]));
 			json_object_set_new(num, "rows", json_integer((json_int_t)nb));
-			json_object_set_new(num, "train_min", rc_json_num(a[0]));
-			json_object_set_new(num, "train_max", rc_json_num(a[na - 1]));
+			json_object_set_new(num, "train_min", json_num_or_null(a[0]));
+			json_object_set_new(num, "train_max", json_num_or_null(a[na - 1]));
 			char *t = xasprintf("constant (%g) in %s but varies in train", b[0], split);
 			add_problem(problems, &title, "constant", num, t);
 			free(t);
@@ -199,14 +199,14 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 			double factor = pow(10.0, u.k);
 			json_t *ev = json_object();
 			json_object_set_new(ev, "change", json_string("unit change"));
-			json_object_set_new(ev, "factor", rc_json_num(factor));
+			json_object_set_new(ev, "factor", json_num_or_null(factor));
 			json_object_set_new(ev, "power_of_ten", json_integer(u.k));
-			json_object_set_new(ev, "median_ratio", rc_json_num(u.ratio));
-			json_object_set_new(ev, "median_train", rc_json_num(u.median_train));
-			json_object_set_new(ev, "median_split", rc_json_num(u.median_split));
-			json_object_set_new(ev, "ks_d", rc_json_num(u.d_raw));
-			json_object_set_new(ev, "ks_p", rc_json_num(u.p_raw));
-			json_object_set_new(ev, "ks_d_rescaled", rc_json_num(u.d_rescaled));
+			json_object_set_new(ev, "median_ratio", json_num_or_null(u.ratio));
+			json_object_set_new(ev, "median_train", json_num_or_null(u.median_train));
+			json_object_set_new(ev, "median_split", json_num_or_null(u.median_split));
+			json_object_set_new(ev, "ks_d", json_num_or_null(u.d_raw));
+			json_object_set_new(ev, "ks_p", json_num_or_null(u.p_raw));
+			json_object_set_new(ev, "ks_d_rescaled", json_num_or_null(u.d_rescaled));
 			json_object_set_new(ev, "n_train", json_integer((json_int_t)na));
 			json_object_set_new(ev, "n", json_integer((json_int_t)nb));
 			json_object_set_new(ev, "rule", json_string(
@@ -265,8 +265,8 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 				sb_printf(&names, "%s'%s'", t ? ", " : "", c->levels[topl[t]]);
 			}
 			json_object_set_new(num, "rows", json_integer((json_int_t)new_rows));
-			json_object_set_new(num, "share", rc_json_num(share));
-			json_object_set_new(num, "expected_share", rc_json_num(expected));
+			json_object_set_new(num, "share", json_num_or_null(share));
+			json_object_set_new(num, "expected_share", json_num_or_null(expected));
 			json_object_set_new(num, "top_new_levels", lv);
 			char *a = pct(share);
 			char *t = expected >= 0.005
@@ -294,7 +294,7 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 			double sh = (double)vanished_rows / (double)nonmiss0;
 			json_t *num = json_object();
 			json_object_set_new(num, "levels", json_integer((json_int_t)vanished));
-			json_object_set_new(num, "train_share", rc_json_num(sh));
+			json_object_set_new(num, "train_share", json_num_or_null(sh));
 			json_object_set_new(num, "examples", vl);
 			char *a = pct(sh);
 			char *t = xasprintf("%zu categor%s holding %s of train never appear%s in %s", vanished,
@@ -322,8 +322,8 @@ static void column_checks(struct rc_data *d, size_t j, size_t s, json_t *finding
 	json_t *entry = json_object();
 	json_object_set_new(entry, "split", json_string(split));
 	json_object_set_new(entry, "column", json_string(c->name));
-	json_object_set_new(entry, "missing_rate", rc_json_num(r1));
-	json_object_set_new(entry, "train_missing_rate", rc_json_num(r0));
+	json_object_set_new(entry, "missing_rate", json_num_or_null(r1));
+	json_object_set_new(entry, "train_missing_rate", json_num_or_null(r0));
 	json_object_set_new(entry, "problems", json_deep_copy(problems));
 	json_array_append_new(qlist, entry);
 	if (json_array_size(problems)) {
@@ -459,7 +459,7 @@ static void row_checks(struct rc_data *d, json_t *findings, json_t *rows_out)
 					    sp->name, dups);
 			json_t *ev = json_object();
 			json_object_set_new(ev, "duplicate_rows", json_integer((json_int_t)dups));
-			json_object_set_new(ev, "share", rc_json_num(dsh));
+			json_object_set_new(ev, "share", json_num_or_null(dsh));
 			json_object_set_new(ev, "n", json_integer((json_int_t)n));
 			json_array_append_new(findings, finding_new("data_quality", 2, dsh >= 0.10 ? SEV_MEDIUM : SEV_LOW, t,
 				subject_new(sp->name, NULL, NULL, "duplicate rows", (long long)dups), ev));
@@ -471,7 +471,7 @@ static void row_checks(struct rc_data *d, json_t *findings, json_t *rows_out)
 			json_t *ev = json_object();
 			json_object_set_new(ev, "rows", json_integer((json_int_t)conflict_rows));
 			json_object_set_new(ev, "groups", json_integer((json_int_t)conflict_groups));
-			json_object_set_new(ev, "share", rc_json_num(csh));
+			json_object_set_new(ev, "share", json_num_or_null(csh));
 			json_object_set_new(ev, "n", json_integer((json_int_t)n));
 			json_array_append_new(findings, finding_new("data_quality", 2, csh >= 0.02 ? SEV_MEDIUM : SEV_LOW, t,
 				subject_new(sp->name, NULL, NULL, "conflicting labels", (long long)conflict_rows), ev));
@@ -483,7 +483,7 @@ static void row_checks(struct rc_data *d, json_t *findings, json_t *rows_out)
 					    100 * osh, sp->name, overlap);
 			json_t *ev = json_object();
 			json_object_set_new(ev, "rows", json_integer((json_int_t)overlap));
-			json_object_set_new(ev, "share", rc_json_num(osh));
+			json_object_set_new(ev, "share", json_num_or_null(osh));
 			json_object_set_new(ev, "n", json_integer((json_int_t)n));
 			json_array_append_new(findings, finding_new("data_quality", 2, osh >= 0.10 ? SEV_HIGH : SEV_MEDIUM, t,
 				subject_new(sp->name, NULL, NULL, "rows shared with train", (long long)overlap), ev));

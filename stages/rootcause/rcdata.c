@@ -583,11 +583,6 @@ void rc_csv_num(struct strbuf *sb, double v)
 		sb_printf(sb, "%.10g", v);
 }
 
-json_t *rc_json_num(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
 const char *rc_fmt(char *buf, size_t size, double v)
 {
 	double a = fabs(v);

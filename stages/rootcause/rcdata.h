@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../../pipeline/config.h"
+#include "../../pipeline/findings.h"
 #include "../ingest/frame.h"
 
 /* A feature or segment column, matched by name across splits. */
@@ -115,8 +116,6 @@ int rcdata_earlier_change(const struct rc_data *d, const char *split, const char
 /** 1 when an earlier stage reported a finding of `kind` on `split` (any subject). */
 int rcdata_earlier_kind(const struct rc_data *d, const char *kind, const char *split);
 
-/** A JSON number, or null when v is NAN or infinite (json_real refuses them). */
-json_t *rc_json_num(double v);
 
 /** A number for a sentence: 4 significant digits, thousands separated when
  * it is a large one ("3,475,000", "3534", "0.02415", "1.2e-07"). Writes into

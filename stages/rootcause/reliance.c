@@ -162,7 +162,7 @@ int reliance_run(struct rc_data *d, const struct drift_cell *cells, const uint8_
 			imp[j].important = !isnan(a) && (a >= RELIANCE_AUC || (a >= RELIANCE_AUC_MIN && a >= top[2]));
 			json_t *e = json_object();
 			json_object_set_new(e, "feature", json_string(d->cols[j].name));
-			json_object_set_new(e, "auc_vs_prediction", rc_json_num(a));
+			json_object_set_new(e, "auc_vs_prediction", json_num_or_null(a));
 			json_object_set_new(e, "important", json_boolean(imp[j].important));
 			json_array_append_new(ij, e);
 		}
@@ -207,15 +207,15 @@ int reliance_run(struct rc_data *d, const struct drift_cell *cells, const uint8_
 				json_object_set_new(bj, "bin", json_string(b->label[k]));
 				json_object_set_new(bj, "rows", json_integer((json_int_t)b->rows[k]));
 				json_object_set_new(bj, "errors", json_integer((json_int_t)b->errs[k]));
-				json_object_set_new(bj, "error_rate", rc_json_num(b->errs[k] / b->rows[k]));
+				json_object_set_new(bj, "error_rate", json_num_or_null(b->errs[k] / b->rows[k]));
 				json_array_append_new(bins, bj);
 			}
 			json_object_set_new(e, "split", json_string(split));
 			json_object_set_new(e, "feature", json_string(c->name));
 			json_object_set_new(e, "bins", bins);
-			json_object_set_new(e, "chi2", rc_json_num(b->chi2));
-			json_object_set_new(e, "p_value", rc_json_num(b->p));
-			json_object_set_new(e, "q_value", rc_json_num(b->q));
+			json_object_set_new(e, "chi2", json_num_or_null(b->chi2));
+			json_object_set_new(e, "p_value", json_num_or_null(b->p));
+			json_object_set_new(e, "q_value", json_num_or_null(b->q));
 			json_array_append_new(ebj, e);
 
 			double wr = b->rows[b->worst] > 0 ? b->errs[b->worst] / b->rows[b->worst] : NAN;
@@ -242,12 +242,12 @@ int reliance_run(struct rc_data *d, const struct drift_cell *cells, const uint8_
 					  split, b->label[b->worst], 100 * wr, 100 * b->overall);
 			sb_putc(&t, '.');
 			json_t *ev = json_object();
-			json_object_set_new(ev, "auc_vs_prediction", rc_json_num(imp[j].auc));
+			json_object_set_new(ev, "auc_vs_prediction", json_num_or_null(imp[j].auc));
 			json_object_set_new(ev, "important", json_boolean(important));
 			json_object_set_new(ev, "drifted", json_boolean(drifted));
 			if (dc && dc->tested) {
-				json_object_set_new(ev, "psi", rc_json_num(dc->psi));
-				json_object_set_new(ev, "drift_q_value", rc_json_num(dc->q));
+				json_object_set_new(ev, "psi", json_num_or_null(dc->psi));
+				json_object_set_new(ev, "drift_q_value", json_num_or_null(dc->q));
 			}
 			if (explained)
 				json_object_set_new(ev, "explained_by", json_string("unit change (pipeline_change finding)"));
@@ -255,10 +255,10 @@ int reliance_run(struct rc_data *d, const struct drift_cell *cells, const uint8_
 			double lo, hi;
 			stats_wilson((size_t)b->errs[b->worst], (size_t)b->rows[b->worst], STATS_Z95, &lo, &hi);
 			json_object_set_new(ev, "worst_bin_error_rate", estimate_json(wr, lo, hi, (long long)b->rows[b->worst], NULL));
-			json_object_set_new(ev, "error_rate", rc_json_num(b->overall));
-			json_object_set_new(ev, "chi2", rc_json_num(b->chi2));
-			json_object_set_new(ev, "p_value", rc_json_num(b->p));
-			json_object_set_new(ev, "q_value", rc_json_num(b->q));
+			json_object_set_new(ev, "error_rate", json_num_or_null(b->overall));
+			json_object_set_new(ev, "chi2", json_num_or_null(b->chi2));
+			json_object_set_new(ev, "p_value", json_num_or_null(b->p));
+			json_object_set_new(ev, "q_value", json_num_or_null(b->q));
 			json_object_set_new(ev, "rule", json_string(
 				"important-looking (AUC vs predictions >= 0.65, or top 3 and >= 0.55) and drifted: medium; errors "
 				"concentrate in a bin (q < 0.05, >= 2x and +10 points over the split): low, medium when important"));

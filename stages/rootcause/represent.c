@@ -922,10 +922,10 @@ static json_t *fit_json(const struct cand *c)
 	json_t *e = json_object();
 	json_object_set_new(e, "model", json_string("accuracy = intercept + slope * log2(slice training rows), on the "
 						    "points within two doublings of the last (at least 3)"));
-	json_object_set_new(e, "intercept", rc_json_num(c->fit.intercept));
-	json_object_set_new(e, "slope_per_doubling", rc_json_num(c->fit.slope));
-	json_object_set_new(e, "slope_ci_low", rc_json_num(c->fit.slope - STATS_Z95 * c->fit.slope_se));
-	json_object_set_new(e, "slope_ci_high", rc_json_num(c->fit.slope + STATS_Z95 * c->fit.slope_se));
+	json_object_set_new(e, "intercept", json_num_or_null(c->fit.intercept));
+	json_object_set_new(e, "slope_per_doubling", json_num_or_null(c->fit.slope));
+	json_object_set_new(e, "slope_ci_low", json_num_or_null(c->fit.slope - STATS_Z95 * c->fit.slope_se));
+	json_object_set_new(e, "slope_ci_high", json_num_or_null(c->fit.slope + STATS_Z95 * c->fit.slope_se));
 	json_object_set_new(e, "rising", json_boolean(c->fit.rising));
 	return e;
 }
@@ -967,18 +967,18 @@ static json_t *evidence(const struct rc_data *d, const struct cand *c, size_t fa
 	json_object_set_new(e, "train_share", est_rate(c->n_train, d->splits[0].nrows));
 	json_object_set_new(e, "split_rows", json_integer((json_int_t)c->n_split));
 	json_object_set_new(e, "split_total", json_integer((json_int_t)sp->nrows));
-	json_object_set_new(e, "split_share", rc_json_num(c->share_eval));
+	json_object_set_new(e, "split_share", json_num_or_null(c->share_eval));
 	json_object_set_new(e, "split_share_estimate", est_rate(c->n_split, sp->nrows));
-	json_object_set_new(e, "share_ratio", rc_json_num(c->share_train > 0 ? c->share_eval / c->share_train : NAN));
-	json_object_set_new(e, "share_p_value", rc_json_num(c->p_rep));
+	json_object_set_new(e, "share_ratio", json_num_or_null(c->share_train > 0 ? c->share_eval / c->share_train : NAN));
+	json_object_set_new(e, "share_p_value", json_num_or_null(c->p_rep));
 	json_object_set_new(e, "rows", json_integer((json_int_t)c->n_eval));
 	json_object_set_new(e, "errors", json_integer((json_int_t)c->n_err));
 	json_object_set_new(e, "error_rate", est_rate(c->n_err, c->n_eval));
 	json_object_set_new(e, "rest_error_rate", est_rate(c->rest_err, c->rest_n));
-	json_object_set_new(e, "error_gap", rc_json_num(c->rate - c->rest));
-	json_object_set_new(e, "error_p_value", rc_json_num(c->p_err));
-	json_object_set_new(e, "p_value", rc_json_num(c->p));
-	json_object_set_new(e, "q_value", rc_json_num(c->q));
+	json_object_set_new(e, "error_gap", json_num_or_null(c->rate - c->rest));
+	json_object_set_new(e, "error_p_value", json_num_or_null(c->p_err));
+	json_object_set_new(e, "p_value", json_num_or_null(c->p));
+	json_object_set_new(e, "q_value", json_num_or_null(c->q));
 	json_object_set_new(e, "tests_in_family", json_integer((json_int_t)family));
 	json_object_set_new(e, "curve_verdict", json_string(verdict(c)));
 	json_object_set_new(e, "curve", curve_json(d, c, ji));
@@ -1152,8 +1152,8 @@ int represent_run(struct rc_data *d, const struct rc_probes *p, json_t *findings
 		json_t *e = json_object();
 		json_object_set_new(e, "slice", json_string(c->text));
 		json_object_set_new(e, "eval_split", json_string(split));
-		json_object_set_new(e, "share_train", rc_json_num(c->share_train));
-		json_object_set_new(e, "share_eval", rc_json_num(c->share_eval));
+		json_object_set_new(e, "share_train", json_num_or_null(c->share_train));
+		json_object_set_new(e, "share_eval", json_num_or_null(c->share_eval));
 		json_object_set_new(e, "rows_train", json_integer((json_int_t)c->n_train));
 		json_object_set_new(e, "error_rate", est_rate(c->n_err, c->n_eval));
 		json_object_set_new(e, "error_rate_elsewhere", est_rate(c->rest_err, c->rest_n));
@@ -1168,7 +1168,7 @@ int represent_run(struct rc_data *d, const struct rc_probes *p, json_t *findings
 		json_object_set_new(e, "curve_fit", fit_json(c));
 		if (measured(c))
 			json_object_set_new(e, "target_accuracy", est_rate(c->rest_correct, c->rest_judged));
-		json_object_set_new(e, "q_value", rc_json_num(c->q));
+		json_object_set_new(e, "q_value", json_num_or_null(c->q));
 		json_object_set_new(e, "source", json_string(source_text(c)));
 		json_array_append_new(list, e);
 	}

@@ -550,25 +550,25 @@ static json_t *listed_json(const struct rc_data *d, const struct split_ctx *sc, 
 	json_object_set_new(e, "conditions", json_integer(c->method == M_TREE ? (json_int_t)sc->tree.leaves[c->leaf].nconds
 									       : c->nc));
 	json_object_set_new(e, "rows", json_integer((json_int_t)c->rows));
-	json_object_set_new(e, "support", rc_json_num((double)c->rows / (double)sc->m));
+	json_object_set_new(e, "support", json_num_or_null((double)c->rows / (double)sc->m));
 	json_object_set_new(e, "errors", json_integer((json_int_t)c->errs));
 	json_object_set_new(e, "error_rate", estimate_json(c->rate, lo, hi, (long long)c->rows, NULL));
 	json_object_set_new(e, "rest_error_rate", estimate_json(c->rest, rlo, rhi, (long long)(sc->m - c->rows), NULL));
-	json_object_set_new(e, "ratio", rc_json_num(c->ratio));
-	json_object_set_new(e, "ratio_lower_bound", rc_json_num(c->score));
-	json_object_set_new(e, "share_of_errors", rc_json_num(sc->nerr ? (double)c->errs / (double)sc->nerr : NAN));
-	json_object_set_new(e, "p_value", rc_json_num(c->p));
-	json_object_set_new(e, "q_value", rc_json_num(c->q));
+	json_object_set_new(e, "ratio", json_num_or_null(c->ratio));
+	json_object_set_new(e, "ratio_lower_bound", json_num_or_null(c->score));
+	json_object_set_new(e, "share_of_errors", json_num_or_null(sc->nerr ? (double)c->errs / (double)sc->nerr : NAN));
+	json_object_set_new(e, "p_value", json_num_or_null(c->p));
+	json_object_set_new(e, "q_value", json_num_or_null(c->q));
 	if (!isnan(l->expected)) {
-		json_object_set_new(e, "expected_error_rate", rc_json_num(l->expected / (double)c->rows));
-		json_object_set_new(e, "errors_over_expected", rc_json_num(l->expected > 0 ? (double)c->errs / l->expected : NAN));
-		json_object_set_new(e, "errors_over_expected_z", rc_json_num(l->expected_var > 0
+		json_object_set_new(e, "expected_error_rate", json_num_or_null(l->expected / (double)c->rows));
+		json_object_set_new(e, "errors_over_expected", json_num_or_null(l->expected > 0 ? (double)c->errs / l->expected : NAN));
+		json_object_set_new(e, "errors_over_expected_z", json_num_or_null(l->expected_var > 0
 			? ((double)c->errs - l->expected) / sqrt(l->expected_var) : NAN));
 	}
 	json_object_set_new(e, "train_rows", json_integer((json_int_t)l->train_rows));
-	json_object_set_new(e, "train_share", rc_json_num(ntrain ? (double)l->train_rows / (double)ntrain : NAN));
+	json_object_set_new(e, "train_share", json_num_or_null(ntrain ? (double)l->train_rows / (double)ntrain : NAN));
 	json_object_set_new(e, "split_rows", json_integer((json_int_t)sc->m));
-	json_object_set_new(e, "split_share", rc_json_num((double)c->rows / (double)sc->m));
+	json_object_set_new(e, "split_share", json_num_or_null((double)c->rows / (double)sc->m));
 	json_object_set_new(e, "severity", json_string(severity_name(sev)));
 	return e;
 }

@@ -609,11 +609,11 @@ static void shift_findings(const struct rc_data *d, const struct surrogate *s, c
 									     diff + STATS_Z95 * sed, (long long)e->n, NULL));
 			json_object_set_new(ev, "rank_train", json_integer(tr[g].rank));
 			json_object_set_new(ev, "rank", json_integer(e->rank));
-			json_object_set_new(ev, "p_value", rc_json_num(p));
-			json_object_set_new(ev, "q_value", rc_json_num(q));
+			json_object_set_new(ev, "p_value", json_num_or_null(p));
+			json_object_set_new(ev, "q_value", json_num_or_null(q));
 			json_object_set_new(ev, "tests_in_family", json_integer((json_int_t)m));
-			json_object_set_new(ev, "fidelity_test", rc_json_num(fid[1]));
-			json_object_set_new(ev, "fidelity", rc_json_num(fid[si]));
+			json_object_set_new(ev, "fidelity_test", json_num_or_null(fid[1]));
+			json_object_set_new(ev, "fidelity", json_num_or_null(fid[si]));
 			json_object_set_new(ev, "metric", json_string("drop in the surrogate's accuracy against the true "
 								      "labels when the feature is permuted"));
 			json_object_set_new(ev, "rule", json_string(

@@ -321,12 +321,12 @@ int timewin_run(struct rc_data *d, const json_t *metrics, json_t *findings, stru
 		json_object_set_new(ev, "windows", json_integer((json_int_t)nw));
 		json_object_set_new(ev, "start_value", estimate_json(ws->value.value, ws->value.lo, ws->value.hi,
 								     (long long)ws->value.n, NULL));
-		json_object_set_new(ev, "start_p_value", rc_json_num(ws->p));
-		json_object_set_new(ev, "after_vs_reference_p_value", rc_json_num(after_p));
-		json_object_set_new(ev, "change_p_value", rc_json_num(change_p));
-		json_object_set_new(ev, "change_z", rc_json_num(best_z));
-		json_object_set_new(ev, "mean_after", rc_json_num(after));
-		json_object_set_new(ev, "mean_gap", rc_json_num(gap));
+		json_object_set_new(ev, "start_p_value", json_num_or_null(ws->p));
+		json_object_set_new(ev, "after_vs_reference_p_value", json_num_or_null(after_p));
+		json_object_set_new(ev, "change_p_value", json_num_or_null(change_p));
+		json_object_set_new(ev, "change_z", json_num_or_null(best_z));
+		json_object_set_new(ev, "mean_after", json_num_or_null(after));
+		json_object_set_new(ev, "mean_gap", json_num_or_null(gap));
 		json_object_set_new(ev, "rows_since", json_integer((json_int_t)rows));
 		json_object_set_new(ev, "rule", json_string(
 			"the cut between windows with the largest z of (mean before - mean after), when that difference has "
